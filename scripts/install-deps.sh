@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs (idempotently) every Debian package that turnpike's build, tests and bench need.
+# Safe to run again: packages already present are skipped without touching the network.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev node-llhttp libyaml-cpp-dev libre2-dev nlohmann-json3-dev
+  libsimdjson-dev libssl-dev
+  # unit tests and micro-benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # end-to-end tests (Debian's /usr/bin/python3; PyPI is not reachable)
+  python3 python3-pytest python3-requests python3-jwt python3-cryptography curl procps
+  # bench peers and load generator
+  wrk nginx haproxy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+# Keep package post-install scripts from starting system services (nginx, haproxy): the tests
+# and the bench start their own instances on ports they pick.
+policy=/usr/sbin/policy-rc.d
+added_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee "$policy" >/dev/null
+  "${sudo_cmd[@]}" chmod +x "$policy"
+  added_policy=1
+fi
+cleanup() { if ((added_policy)); then "${sudo_cmd[@]}" rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

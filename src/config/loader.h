@@ -1,0 +1,36 @@
+// YAML (or JSON) text -> config::Config, validated. Every error carries its YAML path, and all
+// errors are reported at once.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+
+namespace turnpike::config {
+
+class PluginCatalog;
+
+struct LoadOptions {
+  // Plugins known to this build; null: any `plugins:` entry is an error.
+  const PluginCatalog* plugins = nullptr;
+  // ${NAME} lookup; unset: the process environment.
+  std::function<std::optional<std::string>(const std::string&)> env;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set iff errors is empty
+  std::vector<ConfigError> errors;
+};
+
+LoadResult load_string(std::string_view text, const LoadOptions& options = {});
+// Read errors are reported with path "config", e.g. "config: cannot read /x.yaml: No such file".
+LoadResult load_file(const std::string& file, const LoadOptions& options = {});
+
+// One "PATH: message" line per error, in order.
+std::string format_errors(const std::vector<ConfigError>& errors);
+
+}  // namespace turnpike::config
