@@ -168,7 +168,8 @@ struct Consumer {
 
 struct Route {
   std::string name;
-  std::vector<std::string> hosts;    // lower-cased; "*.example.com" wildcards
+  std::vector<std::string> hosts;    // lower-cased; "*.example.com" wildcards; IP literals
+                                     // without brackets ("10.0.0.1", "::1")
   std::vector<std::string> methods;  // upper-cased; empty = any
   std::vector<std::string> paths;    // patterns, see routing/pattern.h
   std::optional<std::string> regex;  // RE2 syntax, matched against the normalized path

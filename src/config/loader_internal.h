@@ -1,0 +1,48 @@
+// Internal to the loader: one parse function per top-level section, shared between loader*.cc.
+// Each reads its section through a Reader, fills the model and records errors; none throws.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/model.h"
+#include "config/plugin_catalog.h"
+#include "config/reader.h"
+
+namespace turnpike::config::detail {
+
+// loader.cc
+// Reads `item.name` (`fallback` when absent; without one, the name is required) and records a
+// name used before as `duplicate <what> name "x" (also <path of the first>)`. `seen` maps the
+// names read so far to their item's path.
+std::string read_unique_name(const Reader& item, std::string_view what,
+                             std::optional<std::string> fallback,
+                             std::map<std::string, std::string>& seen);
+
+// loader_server.cc
+void parse_server(const Reader& section, Server& out);
+// Needs the listeners, to refuse an admin address one of them already takes.
+void parse_admin(const Reader& section, const Server& server, Admin& out);
+void parse_logging(const Reader& section, Logging& out);
+void parse_tracing(const Reader& section, Tracing& out);
+
+// loader_upstreams.cc
+// Every name written is added to `declared`, even when its block has errors, so that a route
+// naming it does not get a second, misleading "unknown upstream".
+void parse_upstreams(const Reader& section, std::map<std::string, Upstream>& out,
+                     std::set<std::string>& declared);
+// A route's `upstream:` value: a declared name, an inline http:// URL or builtin:echo. Inline
+// URLs and builtins are entered into `upstreams` under the value as written. Returns the key.
+std::optional<std::string> resolve_upstream(const Reader& value,
+                                            std::map<std::string, Upstream>& upstreams,
+                                            const std::set<std::string>& declared);
+
+// loader_routes.cc
+void parse_routes(const Reader& section, const PluginCatalog& catalog,
+                  const std::set<std::string>& declared, Config& config);
+
+}  // namespace turnpike::config::detail

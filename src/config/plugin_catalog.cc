@@ -1,0 +1,64 @@
+#include "config/plugin_catalog.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+namespace turnpike::config {
+
+void PluginCatalog::add(std::string name, ParseFn parse) {
+  parsers_[std::move(name)] = std::move(parse);
+}
+
+bool PluginCatalog::contains(std::string_view name) const {
+  return parsers_.find(name) != parsers_.end();
+}
+
+std::vector<std::string> PluginCatalog::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, parse] : parsers_) out.push_back(name);
+  return out;
+}
+
+const std::vector<std::string>& PluginCatalog::spec_names() {
+  static const std::vector<std::string> kNames = {
+      "ip_restriction", "cors",         "key_auth", "jwt",       "acl",
+      "rate_limit",     "request_size", "headers",  "access_log"};
+  return kNames;
+}
+
+std::vector<PluginEntry> PluginCatalog::parse(const Reader& plugins) const {
+  std::vector<PluginEntry> out;
+  auto blocks = plugins.entries();
+  if (!blocks) return out;
+  for (const auto& [name, block] : *blocks) {
+    auto parser = parsers_.find(name);
+    if (parser == parsers_.end()) {
+      const std::vector<std::string>& spec = spec_names();
+      if (std::find(spec.begin(), spec.end(), name) != spec.end()) {
+        block.error("plugin \"" + name + "\" is not available in this build yet");
+      } else {
+        std::vector<std::string> candidates = names();
+        candidates.insert(candidates.end(), spec.begin(), spec.end());
+        block.error("unknown plugin \"" + name + "\"" + did_you_mean(name, candidates));
+      }
+      continue;
+    }
+    std::shared_ptr<const PluginConfig> config;
+    try {
+      config = parser->second(block);
+    } catch (const std::exception& e) {
+      block.error(std::string("invalid configuration: ") + e.what());
+      continue;
+    }
+    if (config == nullptr) {
+      // The contract is to record why; make sure a null never passes as success.
+      if (!block.has_errors()) block.error("invalid configuration");
+      continue;
+    }
+    out.push_back({name, std::move(config)});
+  }
+  return out;
+}
+
+}  // namespace turnpike::config

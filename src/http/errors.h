@@ -1,0 +1,40 @@
+// The gateway's own error responses (SPEC §5): one table of status, error code and default
+// message, rendered as JSON with the request id.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace turnpike::http {
+
+enum class Error : uint8_t {
+  kBadRequest,
+  kUnauthorized,
+  kForbidden,
+  kNoRoute,
+  kMethodNotAllowed,
+  kRequestTimeout,
+  kPayloadTooLarge,
+  kRateLimited,
+  kHeadersTooLarge,
+  kBadGateway,
+  kUpstreamUnavailable,
+  kGatewayTimeout,
+};
+
+uint16_t status_of(Error e);
+std::string_view code_of(Error e);             // "no_route"
+std::string_view default_message(Error e);     // "no route matches"
+std::string_view reason_phrase(uint16_t status);  // "Not Found"
+
+// Appends `s` to `out` as the inside of a JSON string (quotes not included).
+void append_json_escaped(std::string& out, std::string_view s);
+
+// A complete HTTP/1.1 response: status line, Content-Type: application/json, Content-Length,
+// X-Request-Id, Date, `extra_headers` (each line ending in CRLF), Connection: close when
+// `close`, and the body {"error":..,"message":..,"request_id":..}.
+std::string render_error(Error e, std::string_view message, std::string_view request_id,
+                         std::string_view extra_headers, bool close);
+
+}  // namespace turnpike::http

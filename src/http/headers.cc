@@ -1,0 +1,110 @@
+// Header classification and case-insensitive helpers (see headers.h).
+#include "http/headers.h"
+
+#include <array>
+
+namespace turnpike::http {
+namespace {
+
+constexpr unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+struct Known {
+  std::string_view name;  // lower-case
+  HeaderId id;
+};
+
+constexpr Known kKnown[] = {
+    {"host", HeaderId::kHost},
+    {"content-length", HeaderId::kContentLength},
+    {"transfer-encoding", HeaderId::kTransferEncoding},
+    {"connection", HeaderId::kConnection},
+    {"keep-alive", HeaderId::kKeepAlive},
+    {"proxy-connection", HeaderId::kProxyConnection},
+    {"te", HeaderId::kTe},
+    {"trailer", HeaderId::kTrailer},
+    {"upgrade", HeaderId::kUpgrade},
+    {"expect", HeaderId::kExpect},
+    {"proxy-authorization", HeaderId::kProxyAuthorization},
+    {"proxy-authenticate", HeaderId::kProxyAuthenticate},
+    {"x-request-id", HeaderId::kXRequestId},
+    {"x-forwarded-for", HeaderId::kXForwardedFor},
+    {"x-forwarded-proto", HeaderId::kXForwardedProto},
+    {"x-forwarded-host", HeaderId::kXForwardedHost},
+    {"traceparent", HeaderId::kTraceparent},
+    {"tracestate", HeaderId::kTracestate},
+    {"date", HeaderId::kDate},
+    {"server", HeaderId::kServer},
+};
+
+// Known names bucketed by length, so a name is compared with at most a few candidates.
+struct ByLength {
+  std::array<std::array<const Known*, 4>, 20> slots{};
+  constexpr ByLength() {
+    for (const Known& k : kKnown) {
+      auto& row = slots[k.name.size()];
+      for (auto& slot : row) {
+        if (!slot) {
+          slot = &k;
+          break;
+        }
+      }
+    }
+  }
+};
+constexpr ByLength kByLength;
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+HeaderId classify_header(std::string_view name) {
+  if (name.size() >= kByLength.slots.size()) return HeaderId::kOther;
+  for (const Known* k : kByLength.slots[name.size()]) {
+    if (!k) break;
+    if (iequals(name, k->name)) return k->id;
+  }
+  return HeaderId::kOther;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  while (!list.empty()) {
+    std::size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+const Header* HeaderList::find(HeaderId id) const {
+  for (const Header& h : *this) {
+    if (h.id == id) return &h;
+  }
+  return nullptr;
+}
+
+const Header* HeaderList::find(std::string_view name) const {
+  for (const Header& h : *this) {
+    if (iequals(h.name, name)) return &h;
+  }
+  return nullptr;
+}
+
+std::size_t HeaderList::count(HeaderId id) const {
+  std::size_t n = 0;
+  for (const Header& h : *this) n += h.id == id;
+  return n;
+}
+
+}  // namespace turnpike::http

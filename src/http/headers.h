@@ -1,0 +1,91 @@
+// Header fields as views into a connection's read buffer, classified once by name so that the
+// request path never compares the same name twice.
+#pragma once
+
+#include <new>
+#include <type_traits>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace turnpike::http {
+
+// Names the proxy acts on. Everything else is kOther and forwarded untouched.
+enum class HeaderId : uint8_t {
+  kOther,
+  kHost,
+  kContentLength,
+  kTransferEncoding,
+  kConnection,
+  kKeepAlive,
+  kProxyConnection,
+  kTe,
+  kTrailer,
+  kUpgrade,
+  kExpect,
+  kProxyAuthorization,
+  kProxyAuthenticate,
+  kXRequestId,
+  kXForwardedFor,
+  kXForwardedProto,
+  kXForwardedHost,
+  kTraceparent,
+  kTracestate,
+  kDate,
+  kServer,
+};
+
+HeaderId classify_header(std::string_view name);
+
+// ASCII case-insensitive equality (header names, tokens).
+bool iequals(std::string_view a, std::string_view b);
+// True if the comma-separated token list `list` holds `token` (case-insensitive).
+bool has_token(std::string_view list, std::string_view token);
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+  const char* line_end = nullptr;  // one past the '\n' of the raw line, which starts at name
+  HeaderId id = HeaderId::kOther;
+  bool forward = true;  // false: hop-by-hop or replaced by the proxy
+};
+
+// A fixed-capacity list: a head with more fields than this is refused (431). The storage is left
+// uninitialized, so a request does not pay for clearing 100 slots it will not use.
+class HeaderList {
+ public:
+  static constexpr std::size_t kCapacity = 100;
+  static_assert(std::is_trivially_destructible_v<Header>);
+
+  HeaderList() {}  // NOLINT: storage stays uninitialized on purpose
+  HeaderList(const HeaderList&) = delete;
+  HeaderList& operator=(const HeaderList&) = delete;
+
+  bool push(const Header& h) {
+    if (size_ == kCapacity) return false;
+    new (&items()[size_++]) Header(h);
+    return true;
+  }
+  void clear() { size_ = 0; }
+  std::size_t size() const { return size_; }
+  Header& operator[](std::size_t i) { return items()[i]; }
+  const Header& operator[](std::size_t i) const { return items()[i]; }
+  Header* begin() { return items(); }
+  Header* end() { return items() + size_; }
+  const Header* begin() const { return items(); }
+  const Header* end() const { return items() + size_; }
+
+  // The first field with this id / this name (case-insensitive).
+  const Header* find(HeaderId id) const;
+  const Header* find(std::string_view name) const;
+  std::size_t count(HeaderId id) const;
+
+ private:
+  Header* items() { return std::launder(reinterpret_cast<Header*>(storage_)); }
+  const Header* items() const { return std::launder(reinterpret_cast<const Header*>(storage_)); }
+  alignas(Header) unsigned char storage_[kCapacity * sizeof(Header)];
+  std::size_t size_ = 0;
+};
+
+}  // namespace turnpike::http

@@ -1,0 +1,308 @@
+// Head scanning, llhttp glue and the framing rules of RFC 9112 §6, strict where leniency has been
+// used to smuggle requests.
+#include "http/parser.h"
+
+#include <charconv>
+#include <cstring>
+
+namespace turnpike::http {
+
+HeadStatus HeadScanner::scan(std::string_view data, std::size_t max_length) {
+  const char* base = data.data();
+  std::size_t size = data.size();
+  // Resume where the previous call stopped; it stops before a CR whose LF has not arrived.
+  std::size_t i = scanned_;
+  for (;;) {
+    const void* hit = std::memchr(base + i, '\n', size - i);
+    const void* cr = std::memchr(base + i, '\r', size - i);
+    std::size_t lf_at = hit ? static_cast<const char*>(hit) - base : size;
+    std::size_t cr_at = cr ? static_cast<const char*>(cr) - base : size;
+    if (cr_at < lf_at) {
+      // A CR must be followed by LF.
+      if (cr_at + 1 < size && base[cr_at + 1] != '\n') return HeadStatus::kMalformed;
+      if (cr_at + 1 == size) {
+        i = cr_at;
+        break;
+      }
+      i = cr_at + 1;
+      continue;
+    }
+    if (lf_at == size) {
+      i = size;
+      break;
+    }
+    // An LF must follow a CR.
+    if (lf_at == 0 || base[lf_at - 1] != '\r') return HeadStatus::kMalformed;
+    // CRLF CRLF ends the head (the caller has skipped empty lines before a request line).
+    if (lf_at >= 3 && base[lf_at - 2] == '\n') {
+      length_ = lf_at + 1;
+      if (length_ > max_length) return HeadStatus::kTooLarge;
+      return HeadStatus::kComplete;
+    }
+    i = lf_at + 1;
+  }
+  scanned_ = i;
+  if (size > max_length) return HeadStatus::kTooLarge;
+  return HeadStatus::kIncomplete;
+}
+
+// llhttp callbacks: `parser->data` is the MessageParser.
+struct ParserCallbacks {
+  static MessageParser& self(llhttp_t* p) { return *static_cast<MessageParser*>(p->data); }
+
+  static std::string_view extend(std::string_view have, const char* at, std::size_t length) {
+    if (have.data() && have.data() + have.size() == at) return {have.data(), have.size() + length};
+    return {at, length};
+  }
+
+  static int on_method(llhttp_t* p, const char* at, std::size_t length) {
+    self(p).method_ = extend(self(p).method_, at, length);
+    return 0;
+  }
+  static int on_url(llhttp_t* p, const char* at, std::size_t length) {
+    self(p).target_ = extend(self(p).target_, at, length);
+    return 0;
+  }
+  static int on_status(llhttp_t* p, const char* at, std::size_t length) {
+    self(p).reason_ = extend(self(p).reason_, at, length);
+    return 0;
+  }
+  static int on_header_field(llhttp_t* p, const char* at, std::size_t length) {
+    self(p).field_ = extend(self(p).field_, at, length);
+    return 0;
+  }
+  static int on_header_value(llhttp_t* p, const char* at, std::size_t length) {
+    self(p).value_ = extend(self(p).value_, at, length);
+    return 0;
+  }
+  static int on_header_value_complete(llhttp_t* p) {
+    MessageParser& m = self(p);
+    Header h;
+    h.name = m.field_;
+    h.value = m.value_;
+    h.id = classify_header(h.name);
+    if (!m.headers_->push(h)) m.too_many_headers_ = true;
+    m.field_ = {};
+    m.value_ = {};
+    return m.too_many_headers_ ? -1 : 0;
+  }
+  // Stop at the end of the head: the caller decides what the body is.
+  static int on_headers_complete(llhttp_t*) { return HPE_PAUSED; }
+  static int on_body(llhttp_t* p, const char* at, std::size_t length) {
+    MessageParser& m = self(p);
+    m.payload_bytes_ += length;
+    if (m.sink_) m.sink_(m.sink_context_, at, length);
+    return 0;
+  }
+  static int on_message_complete(llhttp_t* p) {
+    self(p).message_complete_ = true;
+    return HPE_PAUSED;
+  }
+
+  static const llhttp_settings_t& settings() {
+    static const llhttp_settings_t s = [] {
+      llhttp_settings_t s;
+      llhttp_settings_init(&s);
+      s.on_method = on_method;
+      s.on_url = on_url;
+      s.on_status = on_status;
+      s.on_header_field = on_header_field;
+      s.on_header_value = on_header_value;
+      s.on_header_value_complete = on_header_value_complete;
+      s.on_headers_complete = on_headers_complete;
+      s.on_body = on_body;
+      s.on_message_complete = on_message_complete;
+      return s;
+    }();
+    return s;
+  }
+};
+
+namespace {
+
+bool has_bad_value_byte(std::string_view value) {
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+  }
+  return false;
+}
+
+bool parse_length(std::string_view text, uint64_t& out) {
+  if (text.empty() || text.size() > 19) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// Sets each header's raw line and applies the rules shared by requests and responses:
+// one Content-Length, a Transfer-Encoding we understand, no control bytes in values.
+// Returns an error text or null.
+const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& content_length,
+                         bool& transfer_chunked, bool& has_te, bool& has_cl) {
+  const char* head_end = head.data() + head.size();
+  for (Header& h : headers) {
+    const void* lf = std::memchr(h.name.data(), '\n', head_end - h.name.data());
+    if (!lf) return "malformed header line";
+    h.line_end = static_cast<const char*>(lf) + 1;
+    if (has_bad_value_byte(h.value)) return "control character in a header value";
+    switch (h.id) {
+      case HeaderId::kContentLength:
+        if (has_cl) return "more than one Content-Length";
+        has_cl = true;
+        if (!parse_length(h.value, content_length)) return "invalid Content-Length";
+        break;
+      case HeaderId::kTransferEncoding:
+        if (has_te) return "more than one Transfer-Encoding";
+        has_te = true;
+        transfer_chunked = iequals(h.value, "chunked");
+        break;
+      default:
+        break;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+MessageParser::MessageParser(Kind kind) : kind_(kind) {}
+
+HeadStatus MessageParser::fail(const char* why) {
+  error_ = why;
+  return HeadStatus::kMalformed;
+}
+
+HeadStatus MessageParser::finish_head(std::string_view head) {
+  llhttp_init(&parser_, kind_ == Kind::kRequest ? HTTP_REQUEST : HTTP_RESPONSE,
+              &ParserCallbacks::settings());
+  parser_.data = this;
+  method_ = target_ = reason_ = field_ = value_ = {};
+  too_many_headers_ = false;
+  message_complete_ = false;
+  payload_bytes_ = 0;
+  error_ = nullptr;
+  llhttp_errno_t rc = llhttp_execute(&parser_, head.data(), head.size());
+  if (too_many_headers_) {
+    error_ = "too many header fields";
+    return HeadStatus::kTooLarge;
+  }
+  if (rc != HPE_PAUSED) return fail(rc == HPE_OK ? "incomplete head" : llhttp_get_error_reason(&parser_));
+  // Paused in on_headers_complete: the head must be exactly what llhttp consumed.
+  if (llhttp_get_error_pos(&parser_) != head.data() + head.size()) return fail("malformed head");
+  llhttp_resume(&parser_);
+  if (parser_.http_major != 1 || parser_.http_minor > 1) return fail("unsupported HTTP version");
+  return HeadStatus::kComplete;
+}
+
+HeadStatus MessageParser::parse_request(std::string_view head, RequestHead& out) {
+  out.headers.clear();
+  headers_ = &out.headers;
+  HeadStatus status = finish_head(head);
+  if (status != HeadStatus::kComplete) return status;
+
+  out.method = method_;
+  out.target = target_;
+  out.version_minor = parser_.http_minor;
+  out.length = head.size();
+  out.is_head = parser_.method == HTTP_HEAD;
+  if (parser_.method == HTTP_CONNECT) return fail("CONNECT is not supported");
+
+  bool chunked = false, has_te = false, has_cl = false;
+  out.content_length = 0;
+  if (const char* why = check_fields(out.headers, head, out.content_length, chunked, has_te,
+                                     has_cl)) {
+    return fail(why);
+  }
+  // RFC 9112 §6.1: Transfer-Encoding with Content-Length is a smuggling attempt; a request's
+  // coding must be exactly chunked; HTTP/1.0 has no transfer coding.
+  if (has_te && has_cl) return fail("both Content-Length and Transfer-Encoding");
+  if (has_te && (!chunked || out.version_minor == 0)) return fail("unsupported Transfer-Encoding");
+  std::size_t hosts = out.headers.count(HeaderId::kHost);
+  if (hosts > 1) return fail("more than one Host");
+  if (hosts == 0 && out.version_minor == 1) return fail("missing Host");
+
+  if (chunked) {
+    out.framing = Framing::kChunked;
+  } else if (has_cl && out.content_length > 0) {
+    out.framing = Framing::kContentLength;
+  } else {
+    out.framing = Framing::kNone;
+  }
+
+  const Header* connection = out.headers.find(HeaderId::kConnection);
+  std::string_view tokens = connection ? connection->value : std::string_view();
+  out.keep_alive = out.version_minor == 1 ? !has_token(tokens, "close")
+                                          : has_token(tokens, "keep-alive");
+  const Header* expect = out.headers.find(HeaderId::kExpect);
+  out.expect_continue = expect && iequals(expect->value, "100-continue");
+  const Header* upgrade = out.headers.find(HeaderId::kUpgrade);
+  out.websocket = upgrade && has_token(upgrade->value, "websocket") &&
+                  has_token(tokens, "upgrade") && out.version_minor == 1;
+  return HeadStatus::kComplete;
+}
+
+HeadStatus MessageParser::parse_response(std::string_view head, bool request_was_head,
+                                         ResponseHead& out) {
+  out.headers.clear();
+  headers_ = &out.headers;
+  HeadStatus status = finish_head(head);
+  if (status != HeadStatus::kComplete) return status;
+
+  out.status = parser_.status_code;
+  out.reason = reason_;
+  out.version_minor = parser_.http_minor;
+  out.length = head.size();
+  bool chunked = false, has_te = false, has_cl = false;
+  out.content_length = 0;
+  if (const char* why = check_fields(out.headers, head, out.content_length, chunked, has_te,
+                                     has_cl)) {
+    return fail(why);
+  }
+  if (has_te && has_cl) return fail("both Content-Length and Transfer-Encoding");
+
+  const Header* connection = out.headers.find(HeaderId::kConnection);
+  std::string_view tokens = connection ? connection->value : std::string_view();
+  out.keep_alive = out.version_minor == 1 ? !has_token(tokens, "close")
+                                          : has_token(tokens, "keep-alive");
+
+  // RFC 9112 §6.3, in its order.
+  if (request_was_head || out.status < 200 || out.status == 204 || out.status == 304) {
+    out.framing = Framing::kNone;
+  } else if (has_te) {
+    // A coding that does not end in chunked is delimited by the connection closing.
+    if (chunked) {
+      out.framing = Framing::kChunked;
+    } else {
+      out.framing = Framing::kUntilClose;
+      out.keep_alive = false;
+    }
+  } else if (has_cl) {
+    out.framing = out.content_length > 0 ? Framing::kContentLength : Framing::kNone;
+  } else {
+    out.framing = Framing::kUntilClose;
+    out.keep_alive = false;
+  }
+  return HeadStatus::kComplete;
+}
+
+MessageParser::BodyProgress MessageParser::feed_chunked(const char* data, std::size_t length,
+                                                        BodySink sink, void* sink_context) {
+  BodyProgress progress;
+  sink_ = sink;
+  sink_context_ = sink_context;
+  llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
+  sink_ = nullptr;
+  if (rc == HPE_OK) {
+    progress.consumed = length;
+    return progress;
+  }
+  if (rc == HPE_PAUSED && message_complete_) {
+    progress.consumed = llhttp_get_error_pos(&parser_) - data;
+    progress.complete = true;
+    return progress;
+  }
+  error_ = llhttp_get_error_reason(&parser_);
+  progress.error = true;
+  return progress;
+}
+
+}  // namespace turnpike::http

@@ -1,0 +1,120 @@
+// Task<T>: the data plane's coroutine type. Lazily started, resumed by its awaiter, finished by
+// symmetric transfer back to it; frames come from a per-thread free list.
+//
+// Why not asio::awaitable: every co_await of an asio operation through use_awaitable allocates a
+// frame of its own and drags an executor through every frame. A request makes a handful of
+// awaits; this type keeps each one to a callback and a resume (see io.h), and an idle connection
+// to a few hundred bytes.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <utility>
+
+namespace turnpike::net {
+
+// Coroutine frames of the data plane are recycled per thread (sizes rounded up to 256 bytes).
+void* allocate_frame(std::size_t size);
+void free_frame(void* frame, std::size_t size) noexcept;
+
+namespace detail {
+
+struct PromiseBase {
+  std::coroutine_handle<> continuation = std::noop_coroutine();
+  bool detached = false;  // started by spawn(): frees itself when it finishes
+
+  struct FinalAwaiter {
+    bool await_ready() const noexcept { return false; }
+    template <typename Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      if (self.promise().detached) {
+        self.destroy();  // allowed: the coroutine is suspended at its final point
+        return std::noop_coroutine();
+      }
+      return self.promise().continuation;
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  FinalAwaiter final_suspend() const noexcept { return {}; }
+  // The data plane does not throw; an exception escaping a task is a bug.
+  void unhandled_exception() const noexcept { std::terminate(); }
+
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
+};
+
+}  // namespace detail
+
+template <typename T = void>
+class [[nodiscard]] Task {
+ public:
+  struct promise_type : detail::PromiseBase {
+    std::optional<T> value;
+    Task get_return_object() { return Task(Handle::from_promise(*this)); }
+    template <typename U>
+    void return_value(U&& v) {
+      value.emplace(std::forward<U>(v));
+    }
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task& operator=(Task&&) = delete;
+  ~Task() {
+    if (handle_) handle_.destroy();
+  }
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+    handle_.promise().continuation = caller;
+    return handle_;
+  }
+  T await_resume() { return std::move(*handle_.promise().value); }
+
+ private:
+  explicit Task(Handle h) : handle_(h) {}
+  Handle handle_;
+};
+
+template <>
+class [[nodiscard]] Task<void> {
+ public:
+  struct promise_type : detail::PromiseBase {
+    Task get_return_object() { return Task(Handle::from_promise(*this)); }
+    void return_void() const noexcept {}
+  };
+  using Handle = std::coroutine_handle<promise_type>;
+
+  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  Task& operator=(Task&&) = delete;
+  ~Task() {
+    if (handle_) handle_.destroy();
+  }
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+    handle_.promise().continuation = caller;
+    return handle_;
+  }
+  void await_resume() const noexcept {}
+
+  // Starts the task now, on the calling thread; it runs until its first suspension and frees
+  // itself when it finishes. The task must own everything it uses.
+  friend void spawn(Task<void> task) {
+    Handle h = std::exchange(task.handle_, {});
+    h.promise().detached = true;
+    h.resume();
+  }
+
+ private:
+  explicit Task(Handle h) : handle_(h) {}
+  Handle handle_;
+};
+
+void spawn(Task<void> task);
+
+}  // namespace turnpike::net

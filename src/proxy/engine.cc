@@ -1,0 +1,103 @@
+// A worker's proxy state: accepting, draining, request ids (see engine.h).
+#include "proxy/engine.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "proxy/exchange.h"
+#include "proxy/session.h"
+
+namespace turnpike::proxy {
+
+Engine::Engine(net::Worker& worker, Shared& shared)
+    : worker_(worker), shared_(shared), snapshots_(shared.snapshots), pool_(worker.timers()),
+      random_(std::random_device{}()) {}
+
+Engine::~Engine() = default;
+
+void Engine::start(std::vector<ListenerSocket> listeners) {
+  listeners_ = std::move(listeners);
+  for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    listen_sockets_.push_back(std::make_unique<net::Socket>(loop(), listeners_[i].fd));
+    net::spawn(accept_loop(i));
+  }
+}
+
+net::Task<void> Engine::accept_loop(std::size_t index) {
+  net::Socket& listener = *listen_sockets_[index];
+  const std::string& name = listeners_[index].name;
+  for (;;) {
+    net::Address peer;
+    peer.length = sizeof(peer.storage);
+    int fd = ::accept4(listener.fd(), peer.get(), &peer.length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        // Readiness is edge-triggered: drained now, so wait for the next connection.
+        listener.clear_readable();
+        if (!co_await listener.readable()) break;  // aborted: draining
+        continue;
+      }
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      // Out of descriptors or memory: back off briefly instead of spinning.
+      co_await net::sleep(loop(), net::Duration(50));
+      if (listener.aborted()) break;
+      continue;
+    }
+    uint64_t max_connections = snapshots_.pin()->config->server.limits.max_connections;
+    if (shared_.connections.load(std::memory_order_relaxed) >=
+        static_cast<int64_t>(max_connections)) {
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    net::spawn(serve(*this, fd, peer, name));
+  }
+  // Closing the listening socket refuses new connections once every worker has closed its own.
+  listener.close();
+}
+
+void Engine::begin_drain() {
+  draining_ = true;
+  for (auto& listener : listen_sockets_) listener->abort();  // each accept loop closes its own
+  for (ClientConnection* c = connections_; c; c = c->next) {
+    if (c->idle) c->socket.abort();
+  }
+  pool_.close_all();
+}
+
+void Engine::attach(ClientConnection* c) {
+  c->prev = nullptr;
+  c->next = connections_;
+  if (connections_) connections_->prev = c;
+  connections_ = c;
+  ++connection_count_;
+  shared_.connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Engine::detach(ClientConnection* c) {
+  if (c->prev) {
+    c->prev->next = c->next;
+  } else {
+    connections_ = c->next;
+  }
+  if (c->next) c->next->prev = c->prev;
+  --connection_count_;
+  shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Engine::new_request_id(char out[32]) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint64_t a = random_(), b = random_();
+  for (int i = 0; i < 16; ++i) {
+    out[i] = kHex[(a >> (i * 4)) & 15];
+    out[16 + i] = kHex[(b >> (i * 4)) & 15];
+  }
+}
+
+}  // namespace turnpike::proxy

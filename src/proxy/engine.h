@@ -1,0 +1,77 @@
+// A worker's proxy state: its listeners, client connections, upstream pool and snapshot handle.
+// Everything here is touched by one worker thread only, except the Shared block.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "net/socket.h"
+#include "net/worker.h"
+#include "proxy/snapshot.h"
+#include "proxy/upstream_pool.h"
+
+namespace turnpike::proxy {
+
+class ClientConnection;
+
+// What all workers share: written by the control thread, read by workers.
+struct Shared {
+  SnapshotCell snapshots;
+  std::atomic<int64_t> connections{0};  // client connections open, all workers
+};
+
+struct ListenerSocket {
+  std::string name;
+  int fd = -1;  // bound and listening (SO_REUSEPORT), owned by the engine once started
+};
+
+class Engine {
+ public:
+  Engine(net::Worker& worker, Shared& shared);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  net::Worker& worker() { return worker_; }
+  net::Loop& loop() { return worker_.loop(); }
+  net::Timers& timers() { return worker_.timers(); }
+  net::BufferPool& buffers() { return worker_.buffers(); }
+  Shared& shared() { return shared_; }
+  LocalSnapshot& snapshots() { return snapshots_; }
+  UpstreamPool& upstream_pool() { return pool_; }
+  bool draining() const { return draining_; }
+
+  // On the worker's thread: starts accepting on these listening sockets.
+  void start(std::vector<ListenerSocket> listeners);
+  // On the worker's thread: stop accepting, close idle client and upstream connections; busy
+  // connections close after their current response.
+  void begin_drain();
+  std::size_t open_connections() const { return connection_count_; }
+
+  // A new request id: 32 lower-case hex digits.
+  void new_request_id(char out[32]);
+
+  // Client connection registry (for drain).
+  void attach(ClientConnection* c);
+  void detach(ClientConnection* c);
+
+ private:
+  net::Task<void> accept_loop(std::size_t index);
+
+  net::Worker& worker_;
+  Shared& shared_;
+  LocalSnapshot snapshots_;
+  UpstreamPool pool_;
+  std::vector<ListenerSocket> listeners_;
+  std::vector<std::unique_ptr<net::Socket>> listen_sockets_;
+  ClientConnection* connections_ = nullptr;  // intrusive list head
+  std::size_t connection_count_ = 0;
+  std::mt19937_64 random_;
+  bool draining_ = false;
+};
+
+}  // namespace turnpike::proxy

@@ -1,0 +1,129 @@
+// The state of one request on its way through the gateway: the client connection it came on,
+// its parsed head, the route, the upstream connection, deadlines and progress. Lives in the
+// request's coroutine frame; nothing here outlives the request.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "http/errors.h"
+#include "http/parser.h"
+#include "net/buffer.h"
+#include "net/socket.h"
+#include "net/timers.h"
+#include "proxy/snapshot.h"
+#include "proxy/upstream_pool.h"
+
+namespace turnpike::proxy {
+
+class Engine;
+struct Exchange;
+
+// One accepted client connection. It outlives its requests; while idle it holds no buffer.
+class ClientConnection : public net::ReadinessListener {
+ public:
+  ClientConnection(Engine& engine, net::Socket socket, const net::Address& peer,
+                   const std::string& listener);
+  ~ClientConnection();
+  ClientConnection(const ClientConnection&) = delete;
+  ClientConnection& operator=(const ClientConnection&) = delete;
+
+  Engine& engine;
+  net::Socket socket;
+  net::Address peer;
+  const std::string& listener;
+  net::BufferRef buffer;  // held from the first byte of a request to the end of its response
+  net::Deadline deadline;  // bounds the current wait on the client (header, idle, body, write)
+  Exchange* exchange = nullptr;  // the request whose response is being awaited, if any
+  bool idle = false;             // waiting for the next request (drain closes these)
+  uint32_t requests = 0;
+
+  // Engine registry (drain walks it).
+  ClientConnection* prev = nullptr;
+  ClientConnection* next = nullptr;
+
+ private:
+  // A hang-up while the request is with the upstream cancels the upstream exchange.
+  void on_readiness(uint32_t epoll_events) override;
+  static void on_deadline(void* self);
+};
+
+// Why an exchange could not complete normally; decides the answer (SPEC §5) or the close.
+enum class Failure : uint8_t {
+  kNone,
+  kClientGone,       // the client closed or reset: nobody to answer
+  kClientTimeout,    // the client was too slow: 408 if nothing was answered yet
+  kBadRequestBody,   // malformed chunked framing: 400
+  kBodyTooLarge,     // over max_body_bytes: 413
+  kConnectFailed,    // refused, unreachable: 502
+  kConnectTimeout,   // 504
+  kUpstreamReset,    // reset or closed early: 502
+  kUpstreamGarbage,  // not HTTP: 502
+  kUpstreamTimeout,  // response_header or idle timeout: 504
+  kRouteTimeout,     // the route's whole-exchange timeout: 504
+};
+
+struct Exchange {
+  Exchange(ClientConnection& c, LocalSnapshot::Pin pin);
+
+  ClientConnection& client;
+  Engine& engine;
+  LocalSnapshot::Pin snapshot;
+  const RouteRuntime* route = nullptr;
+
+  // The request.
+  http::RequestHead request;
+  http::MessageParser request_parser{http::MessageParser::Kind::kRequest};
+  std::string_view host;       // authority (absolute-form) or Host header, as sent
+  std::string_view raw_path;   // request-target path as sent
+  std::string_view query;      // after '?', empty when none
+  bool has_query = false;
+  bool absolute_form = false;
+  net::BufferRef scratch;      // normalized path, then the forwarded head's own text
+  std::size_t scratch_mark = 0;  // scratch bytes that outlive one attempt (the paths)
+  std::string_view path;       // normalized (in scratch)
+  std::string_view request_id;
+  char generated_id[32];
+  std::string peer_ip;         // the client connection's peer address, as text
+  std::string_view forwarded_path;  // path sent upstream (strip_prefix, base path)
+
+  // Body progress (client -> upstream).
+  uint64_t body_received = 0;  // payload bytes of the request body seen
+  std::size_t body_buffered = 0;  // body bytes that arrived with the head (in the client buffer)
+  bool body_complete = false;  // the whole request body has been read
+  bool replayable = false;     // head and whole body sit in the client buffer: can be resent
+  bool head_consumed = false;  // the head and first body bytes left the client buffer
+  bool continue_sent = false;  // "100 Continue" went to the client
+  bool upstream_write_failed = false;  // the upstream stopped reading the body (it may answer)
+
+  // The upstream side.
+  std::unique_ptr<UpstreamConnection> upstream;
+  net::Socket* upstream_socket = nullptr;  // the upstream socket being waited on, if any
+  bool upstream_reused = false;
+  net::BufferRef upstream_buffer;
+  http::ResponseHead response;
+  http::MessageParser response_parser{http::MessageParser::Kind::kResponse};
+  net::Deadline upstream_deadline;
+  net::Deadline route_deadline;
+
+  // Outcome.
+  bool client_gone = false;
+  bool response_started = false;  // a byte of the response went to the client
+  bool close_after = false;       // the client connection ends after this response
+  uint16_t status = 0;
+  uint64_t bytes_out = 0;
+  Failure failure = Failure::kNone;
+
+  // The client hung up while its request was upstream.
+  void cancel_for_client_gone();
+  // What interrupted a failed operation on the upstream / client socket.
+  Failure upstream_failure(const net::IoResult& result) const;
+  Failure client_failure() const;
+
+ private:
+  static void on_upstream_deadline(void* self);
+  static void on_route_deadline(void* self);
+};
+
+}  // namespace turnpike::proxy

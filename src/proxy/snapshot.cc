@@ -1,0 +1,91 @@
+// Snapshot compilation and publication (see snapshot.h).
+#include "proxy/snapshot.h"
+
+namespace turnpike::proxy {
+
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
+                                               int workers, uint64_t generation,
+                                               const Snapshot* previous,
+                                               std::vector<config::ConfigError>& errors) {
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->generation = generation;
+  snapshot->config = config;
+  std::size_t errors_before = errors.size();
+
+  for (const auto& [name, spec] : config->upstreams) {
+    if (spec.kind == config::UpstreamKind::kBuiltinEcho) continue;
+    if (previous) {
+      auto it = previous->groups.find(name);
+      if (it != previous->groups.end() && it->second->spec() == spec) {
+        snapshot->groups.emplace(name, it->second);
+        continue;
+      }
+    }
+    std::string path = spec.inline_url ? "upstreams[\"" + name + "\"]" : "upstreams." + name;
+    if (auto group = upstream::Group::build(spec, workers, errors, path)) {
+      snapshot->groups.emplace(name, std::move(group));
+    }
+  }
+
+  snapshot->router = routing::Router::build(config->routes, errors);
+
+  snapshot->routes.resize(config->routes.size());
+  for (std::size_t i = 0; i < config->routes.size(); ++i) {
+    const config::Route& route = config->routes[i];
+    RouteRuntime& runtime = snapshot->routes[i];
+    runtime.spec = &route;
+    auto upstream = config->upstreams.find(route.upstream);
+    if (upstream != config->upstreams.end() &&
+        upstream->second.kind == config::UpstreamKind::kBuiltinEcho) {
+      runtime.echo = true;
+      continue;
+    }
+    auto group = snapshot->groups.find(route.upstream);
+    if (group != snapshot->groups.end()) runtime.group = group->second.get();
+  }
+  if (errors.size() != errors_before || !snapshot->router) return nullptr;
+  return snapshot;
+}
+
+void SnapshotCell::publish(std::shared_ptr<const Snapshot> snapshot) {
+  {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(snapshot);
+  }
+  version_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::shared_ptr<const Snapshot> SnapshotCell::load() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+LocalSnapshot::~LocalSnapshot() {
+  if (current_) {
+    if (current_->pins == 0) {
+      delete current_;
+    } else {
+      current_->retired = true;  // the last pin frees it
+    }
+  }
+}
+
+LocalSnapshot::Pin LocalSnapshot::pin() {
+  uint64_t version = cell_.version();
+  if (!current_ || current_->version != version) {
+    auto* fresh = new Held();
+    fresh->snapshot = cell_.load();
+    fresh->version = version;
+    if (current_) {
+      if (current_->pins == 0) {
+        delete current_;
+      } else {
+        current_->retired = true;
+      }
+    }
+    current_ = fresh;
+  }
+  return Pin(current_);
+}
+
+}  // namespace turnpike::proxy

@@ -1,0 +1,68 @@
+// A worker's idle keep-alive connections to upstream targets, most recently used first. An idle
+// connection that the upstream closes (or that talks out of turn) is dropped at once, and one idle
+// longer than the upstream's keepalive.idle_timeout is closed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config/model.h"
+#include "net/socket.h"
+#include "net/timers.h"
+
+namespace turnpike::proxy {
+
+class UpstreamPool;
+
+class UpstreamConnection : public net::ReadinessListener {
+ public:
+  UpstreamConnection(net::Socket s, uint32_t pool_id)
+      : socket(std::move(s)), pool_id(pool_id), idle_deadline_(this, &on_idle_expired) {}
+  ~UpstreamConnection() = default;
+
+  net::Socket socket;
+  uint32_t pool_id;
+  uint32_t requests = 0;  // requests sent on this connection so far
+
+ private:
+  friend class UpstreamPool;
+  void on_readiness(uint32_t events) override;
+  static void on_idle_expired(void* self);
+
+  UpstreamPool* pool_ = nullptr;  // set while idle in the pool
+  UpstreamConnection* next_ = nullptr;
+  UpstreamConnection* prev_ = nullptr;
+  net::Deadline idle_deadline_;
+};
+
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(net::Timers& timers) : timers_(timers) {}
+  ~UpstreamPool();
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+
+  // The most recently used idle connection to this target, or null.
+  std::unique_ptr<UpstreamConnection> take(uint32_t pool_id);
+  // Keeps `conn` for reuse, or closes it when the target's idle list is full.
+  void put(std::unique_ptr<UpstreamConnection> conn, const config::Keepalive& keepalive);
+  // Closes every idle connection (drain) or those of one target.
+  void close_all();
+  void close_target(uint32_t pool_id);
+  std::size_t idle(uint32_t pool_id) const;
+
+ private:
+  friend class UpstreamConnection;
+  struct Slot {
+    UpstreamConnection* head = nullptr;
+    std::size_t count = 0;
+  };
+  void unlink(UpstreamConnection* conn);
+  void discard(UpstreamConnection* conn);
+
+  net::Timers& timers_;
+  std::vector<Slot> slots_;  // indexed by pool id
+};
+
+}  // namespace turnpike::proxy
