@@ -1,0 +1,1 @@
+"""Helpers of bench/run.py (standard library only)."""
