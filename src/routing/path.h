@@ -10,7 +10,7 @@ enum class PathStatus {
   kOk,
   kNotOrigin,       // does not start with '/'
   kClimbsAboveRoot, // ".." above "/"
-  kEncodedSlash,    // %2F or %5C
+  kEncodedSlash,    // %2F or %5C, or a raw '\' (a separator to some upstreams)
   kControlChar,     // NUL or a control character, raw or percent-encoded
   kBadEncoding,     // '%' not followed by two hex digits
 };

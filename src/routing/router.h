@@ -52,7 +52,8 @@ struct Explanation {
 class Router {
  public:
   // Compiles the routes. Errors name their path, e.g. {"routes[3].paths[0]", "`**` must be the
-  // last segment"}, and two routes with identical conditions are an error.
+  // last segment"}, and two routes with identical conditions are an error. Errors are appended
+  // to `errors`; when any is added the result is null (a configuration is taken whole or not).
   static std::unique_ptr<Router> build(const std::vector<config::Route>& routes,
                                        std::vector<config::ConfigError>& errors);
   ~Router();
