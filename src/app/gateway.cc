@@ -11,9 +11,13 @@
 #include <thread>
 
 #include "config/loader.h"
+#include "config/plugin_catalog.h"
 #include "net/socket.h"
 #include "net/worker.h"
+#include "observe/access_log.h"
 #include "observe/log.h"
+#include "observe/otlp.h"
+#include "plugins/chain.h"
 #include "proxy/engine.h"
 #include "proxy/snapshot.h"
 
@@ -30,10 +34,21 @@ struct Loaded {
   std::vector<config::ConfigError> errors;
 };
 
+const config::PluginCatalog& catalog() {
+  static const config::PluginCatalog* instance = [] {
+    auto* c = new config::PluginCatalog();
+    plugins::register_plugins(*c);
+    return c;
+  }();
+  return *instance;
+}
+
 Loaded load_and_compile(const std::string& path, int workers, uint64_t generation,
                         const proxy::Snapshot* previous) {
   Loaded out;
-  config::LoadResult loaded = config::load_file(path);
+  config::LoadOptions options;
+  options.plugins = &catalog();
+  config::LoadResult loaded = config::load_file(path, options);
   if (!loaded.config) {
     out.errors = std::move(loaded.errors);
     return out;
@@ -84,6 +99,7 @@ int block_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   return ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -95,6 +111,14 @@ class Gateway {
       : options_(std::move(options)), workers_count_(workers), current_(std::move(loaded)) {}
 
   int run(std::vector<std::vector<proxy::ListenerSocket>> listeners, int signal_fd) {
+    access_log_ = std::make_unique<observe::AccessLog>(workers_count_);
+    tracer_ = std::make_unique<observe::OtlpExporter>(workers_count_);
+    shared_.access_log = access_log_.get();
+    shared_.tracer = tracer_.get();
+    if (std::string error = apply_observability(*current_.config); !error.empty()) {
+      log_error(error);
+      return 1;
+    }
     shared_.snapshots.publish(current_.snapshot);
     for (int i = 0; i < workers_count_; ++i) {
       workers_.push_back(std::make_unique<net::Worker>(i));
@@ -116,6 +140,8 @@ class Gateway {
     for (auto& w : workers_) w->join();
     engines_.clear();
     workers_.clear();
+    access_log_->stop();
+    tracer_->stop();
     log_info("turnpike stopped");
     return 0;
   }
@@ -130,6 +156,9 @@ class Gateway {
       if (!r.ok() || r.bytes != sizeof(info)) continue;
       if (info.ssi_signo == SIGHUP) {
         reload("SIGHUP");
+      } else if (info.ssi_signo == SIGUSR1) {
+        access_log_->reopen();
+        log_info("access log reopened");
       } else {
         co_await drain(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
         control_.stop();
@@ -146,11 +175,34 @@ class Gateway {
                 {{"cause", cause}, {"errors", config::format_errors(next.errors)}});
       return;
     }
+    if (std::string error = apply_observability(*next.config); !error.empty()) {
+      log_error("configuration rejected; the running one stays", {{"cause", cause}, {"errors", error}});
+      return;
+    }
     ++generation_;
     current_ = std::move(next);
     shared_.snapshots.publish(current_.snapshot);
     log_info("configuration applied",
              {{"cause", cause}, {"generation", std::to_string(generation_)}});
+  }
+
+  // The log level, access log target and trace export of `config`. Empty string on success.
+  std::string apply_observability(const config::Config& config) {
+    observe::Level level;
+    if (options_.log_level.empty() && observe::parse_level(config.logging.level, level)) {
+      observe::set_log_level(level);
+    }
+    if (std::string error = access_log_->set_target(config.logging.access_log.path); !error.empty()) {
+      return "logging.access_log.path: " + error;
+    }
+    if (config.tracing.otlp) {
+      tracer_->configure(observe::OtlpSettings{config.tracing.otlp->endpoint,
+                                               config.tracing.otlp->sample_ratio,
+                                               config.tracing.otlp->service_name});
+    } else {
+      tracer_->configure(std::nullopt);
+    }
+    return {};
   }
 
   // Stop accepting, let in-flight requests finish (up to drain_timeout), then return.
@@ -177,6 +229,8 @@ class Gateway {
   Loaded current_;
   proxy::Shared shared_;
   net::Loop control_;
+  std::unique_ptr<observe::AccessLog> access_log_;
+  std::unique_ptr<observe::OtlpExporter> tracer_;
   std::vector<std::unique_ptr<net::Worker>> workers_;
   std::vector<std::unique_ptr<proxy::Engine>> engines_;
 };

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -144,11 +145,13 @@ struct Upstream {
 };
 
 // A plugin's parsed, validated configuration. Each plugin derives its own immutable config type;
-// the registry (plugins/registry.h) turns YAML blocks into these.
+// the catalog (config/plugin_catalog.h) turns YAML blocks into these.
 struct PluginConfig {
   virtual ~PluginConfig() = default;
   // Equal configs let runtime state survive a reload.
   virtual bool equals(const PluginConfig& other) const = 0;
+  // The config as JSON for the admin API; secrets become "***" when `redact`.
+  virtual nlohmann::json to_json(bool redact) const = 0;
 };
 
 struct PluginEntry {

@@ -120,6 +120,32 @@ struct ParserCallbacks {
 
 namespace {
 
+// RFC 9110 §5.6.2 tchar.
+constexpr bool is_tchar(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+         c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' ||
+         c == '~';
+}
+
+bool is_token(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    if (!is_tchar(c)) return false;
+  }
+  return true;
+}
+
+// A line that starts with a space or tab continues the previous one (obs-fold, RFC 9112 §5.2).
+// llhttp in its default mode accepts it and drops the continuation: refuse it instead.
+bool has_obs_fold(std::string_view head) {
+  for (std::size_t i = head.find('\n'); i != std::string_view::npos && i + 1 < head.size();
+       i = head.find('\n', i + 1)) {
+    if (head[i + 1] == ' ' || head[i + 1] == '\t') return true;
+  }
+  return false;
+}
+
 bool has_bad_value_byte(std::string_view value) {
   for (unsigned char c : value) {
     if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
@@ -139,7 +165,10 @@ bool parse_length(std::string_view text, uint64_t& out) {
 const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& content_length,
                          bool& transfer_chunked, bool& has_te, bool& has_cl) {
   const char* head_end = head.data() + head.size();
+  if (has_obs_fold(head)) return "obsolete line folding in the head";
   for (Header& h : headers) {
+    // Whitespace inside or after a field name is a smuggling vector (RFC 9112 §5.1).
+    if (!is_token(h.name)) return "invalid header field name";
     const void* lf = std::memchr(h.name.data(), '\n', head_end - h.name.data());
     if (!lf) return "malformed header line";
     h.line_end = static_cast<const char*>(lf) + 1;

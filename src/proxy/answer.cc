@@ -50,6 +50,7 @@ Task<bool> answer(Exchange& x, Error error, std::string_view message,
   if (!x.request.keep_alive || x.engine.draining()) x.close_after = true;
   if (x.request_id.empty()) assign_request_id(x);
   x.status = http::status_of(error);
+  x.error = http::code_of(error);
   std::string response =
       http::render_error(error, message, x.request_id, extra_headers, x.close_after);
   iovec iov{response.data(), response.size()};
@@ -66,7 +67,14 @@ Task<bool> answer_failure(Exchange& x, Failure f) {
   x.failure = f;
   x.upstream.reset();
   x.upstream_socket = nullptr;
-  if (f == Failure::kClientGone || x.response_started) co_return false;
+  if (f == Failure::kClientGone) {
+    x.error = "client_closed";
+    co_return false;
+  }
+  if (x.response_started) {
+    x.error = http::code_of(error_for(f));  // the response was cut short
+    co_return false;
+  }
   co_return co_await answer(x, error_for(f), message_for(f));
 }
 

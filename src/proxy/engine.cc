@@ -62,6 +62,16 @@ net::Task<void> Engine::accept_loop(std::size_t index) {
   listener.close();
 }
 
+observe::WorkerMetrics Engine::metrics_copy() {
+  observe::WorkerMetrics copy = metrics_;
+  for (uint32_t id = 0; id < copy.targets().size(); ++id) {
+    auto& t = copy.target(id);
+    t.idle = static_cast<int64_t>(pool_.idle(id));
+    t.active = t.active - t.idle;  // `active` counts live connections until here
+  }
+  return copy;
+}
+
 void Engine::begin_drain() {
   draining_ = true;
   for (auto& listener : listen_sockets_) listener->abort();  // each accept loop closes its own

@@ -11,6 +11,9 @@
 
 #include "net/socket.h"
 #include "net/worker.h"
+#include "observe/access_log.h"
+#include "observe/metrics.h"
+#include "observe/otlp.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
 
@@ -22,6 +25,8 @@ class ClientConnection;
 struct Shared {
   SnapshotCell snapshots;
   std::atomic<int64_t> connections{0};  // client connections open, all workers
+  observe::AccessLog* access_log = nullptr;
+  observe::OtlpExporter* tracer = nullptr;
 };
 
 struct ListenerSocket {
@@ -43,6 +48,12 @@ class Engine {
   Shared& shared() { return shared_; }
   LocalSnapshot& snapshots() { return snapshots_; }
   UpstreamPool& upstream_pool() { return pool_; }
+  observe::WorkerMetrics& metrics() { return metrics_; }
+  // A copy of this worker's metrics with pooled connection counts filled in (worker thread).
+  observe::WorkerMetrics metrics_copy();
+  observe::AccessLog& access_log() { return *shared_.access_log; }
+  observe::OtlpExporter& tracer() { return *shared_.tracer; }
+  uint64_t random() { return random_(); }
   bool draining() const { return draining_; }
 
   // On the worker's thread: starts accepting on these listening sockets.
@@ -65,6 +76,7 @@ class Engine {
   net::Worker& worker_;
   Shared& shared_;
   LocalSnapshot snapshots_;
+  observe::WorkerMetrics metrics_;
   UpstreamPool pool_;
   std::vector<ListenerSocket> listeners_;
   std::vector<std::unique_ptr<net::Socket>> listen_sockets_;

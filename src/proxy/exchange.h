@@ -12,6 +12,7 @@
 #include "net/buffer.h"
 #include "net/socket.h"
 #include "net/timers.h"
+#include "observe/trace.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
 
@@ -106,6 +107,17 @@ struct Exchange {
   http::MessageParser response_parser{http::MessageParser::Kind::kResponse};
   net::Deadline upstream_deadline;
   net::Deadline route_deadline;
+
+  // Observation (SPEC §7, §8): when, which trace, which upstream target.
+  net::Clock::time_point started{};
+  uint64_t started_unix_ns = 0;
+  observe::TraceContext trace;
+  std::array<char, 16> upstream_span_id{};  // the span id sent upstream in traceparent
+  char traceparent[55];
+  const upstream::Target* target = nullptr;  // the last target tried
+  net::Clock::time_point upstream_started{};
+  net::Clock::time_point upstream_finished{};
+  std::string_view error;  // SPEC §5 code (or client_closed) when the exchange did not succeed
 
   // Outcome.
   bool client_gone = false;

@@ -168,6 +168,12 @@ void mark_request_fields(Exchange& x) {
       case HeaderId::kXRequestId:
         h.forward = &h == kept_id;
         break;
+      case HeaderId::kTraceparent:  // replaced by the gateway's own span
+        h.forward = false;
+        break;
+      case HeaderId::kTracestate:  // belongs to the trace it came with
+        h.forward = x.trace.continued;
+        break;
       default:
         h.forward = !hop_by_hop(h.id);
     }
@@ -204,6 +210,7 @@ bool write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallb
   std::string_view forwarded_host = fwd_host ? fwd_host->value : x.host;
   if (!forwarded_host.empty()) ok = ok && w.add_header("X-Forwarded-Host", forwarded_host);
   if (x.request_id.data() == x.generated_id) ok = ok && w.add_header("X-Request-Id", x.request_id);
+  ok = ok && w.add_header("traceparent", std::string_view(x.traceparent, sizeof(x.traceparent)));
   return ok && w.add("\r\n");
 }
 

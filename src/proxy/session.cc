@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -26,6 +27,7 @@
 #include "proxy/engine.h"
 #include "proxy/exchange.h"
 #include "proxy/forward.h"
+#include "proxy/record.h"
 #include "proxy/stream.h"
 #include "routing/path.h"
 #include "routing/router.h"
@@ -192,7 +194,8 @@ Task<Failure> open_upstream(Exchange& x, const upstream::Target& target) {
     if (x.route_deadline.expired()) co_return Failure::kRouteTimeout;
     co_return x.upstream_deadline.expired() ? Failure::kConnectTimeout : Failure::kConnectFailed;
   }
-  x.upstream = std::make_unique<UpstreamConnection>(std::move(socket), target.pool_id);
+  x.upstream = std::make_unique<UpstreamConnection>(std::move(socket), target.pool_id,
+                                                    x.engine.metrics());
   x.upstream_socket = &x.upstream->socket;
   co_return Failure::kNone;
 }
@@ -300,10 +303,13 @@ Task<bool> proxy_to_upstream(Exchange& x) {
   Failure f = Failure::kNone;
   for (;;) {
     const upstream::Target& target = group.pick(x.engine.worker().index());
+    if (!x.target) x.upstream_started = net::Clock::now();
+    x.target = &target;
     f = co_await open_upstream(x, target);
     if (f == Failure::kNone) f = co_await send_request(x, target);
     if (f == Failure::kNone) f = co_await read_response_head(x);
     x.client.exchange = nullptr;
+    record_attempt(x, target, f);
     if (f != Failure::kNone && !stale_retried && stale_connection(x, f)) {
       stale_retried = true;
       x.upstream.reset();
@@ -320,6 +326,7 @@ Task<bool> proxy_to_upstream(Exchange& x) {
   if (f != Failure::kNone) co_return co_await answer_failure(x, f);
 
   f = co_await stream_response(x);
+  x.upstream_finished = net::Clock::now();
   x.client.exchange = nullptr;
   x.upstream_socket = nullptr;
   if (f != Failure::kNone) co_return co_await answer_failure(x, f);
@@ -353,11 +360,11 @@ void set_forwarded_path(Exchange& x, std::size_t strip_length) {
   x.forwarded_path = std::string_view(begin, s.write_ptr() - begin);
 }
 
-Task<bool> handle_request(ClientConnection& c) {
-  Exchange x(c, c.engine.snapshots().pin());
+// Everything after the head: the answer, or the upstream's. Returns whether the connection may
+// carry another request.
+Task<bool> respond(Exchange& x, HeadRead head) {
   const config::Limits& lim = limits(x);
-
-  switch (co_await read_request_head(x)) {
+  switch (head) {
     case HeadRead::kComplete: break;
     case HeadRead::kClosed: co_return false;
     case HeadRead::kMalformed:
@@ -372,9 +379,6 @@ Task<bool> handle_request(ClientConnection& c) {
       x.close_after = true;
       co_return co_await answer(x, Error::kRequestTimeout, "client too slow to send its head");
   }
-  ++c.requests;
-  assign_request_id(x);
-  x.peer_ip = c.peer.ip_string();
 
   if (const char* why = split_target(x)) co_return co_await answer(x, Error::kBadRequest, why);
   x.scratch = x.engine.buffers().acquire(2 * x.raw_path.size() + 1024);
@@ -412,6 +416,25 @@ Task<bool> handle_request(ClientConnection& c) {
   }
   bool keep_alive = x.route->echo ? co_await serve_echo(x) : co_await proxy_to_upstream(x);
   x.engine.timers().disarm(x.route_deadline);
+  co_return keep_alive;
+}
+
+Task<bool> handle_request(ClientConnection& c) {
+  Exchange x(c, c.engine.snapshots().pin());
+  x.started = net::Clock::now();
+  x.started_unix_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  HeadRead head = co_await read_request_head(x);
+  if (head == HeadRead::kClosed) co_return false;
+  ++c.requests;
+  assign_request_id(x);
+  x.peer_ip = c.peer.ip_string();
+  if (head == HeadRead::kComplete) start_trace(x);
+
+  bool keep_alive = co_await respond(x, head);
+  record_request(x);
 
   // The request's bytes leave the client buffer; pipelined bytes after them stay.
   if (keep_alive && !x.head_consumed) c.buffer->consume(x.request.length + x.body_buffered);

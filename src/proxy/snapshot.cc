@@ -1,6 +1,8 @@
 // Snapshot compilation and publication (see snapshot.h).
 #include "proxy/snapshot.h"
 
+#include "observe/metrics.h"
+
 namespace turnpike::proxy {
 
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
@@ -34,6 +36,8 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     const config::Route& route = config->routes[i];
     RouteRuntime& runtime = snapshot->routes[i];
     runtime.spec = &route;
+    runtime.metrics_id = observe::route_ids().id(route.name);
+    runtime.plugins = plugins::resolve_chain(*config, route);
     auto upstream = config->upstreams.find(route.upstream);
     if (upstream != config->upstreams.end() &&
         upstream->second.kind == config::UpstreamKind::kBuiltinEcho) {

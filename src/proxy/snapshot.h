@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "plugins/chain.h"
 #include "routing/router.h"
 #include "upstream/group.h"
 
@@ -21,6 +22,8 @@ struct RouteRuntime {
   const config::Route* spec = nullptr;
   upstream::Group* group = nullptr;  // null for builtin:echo
   bool echo = false;
+  uint32_t metrics_id = 0;  // observe::route_ids() of the route's name
+  plugins::Chain plugins;
 };
 
 struct Snapshot {

@@ -10,6 +10,7 @@
 #include "config/model.h"
 #include "net/socket.h"
 #include "net/timers.h"
+#include "observe/metrics.h"
 
 namespace turnpike::proxy {
 
@@ -17,9 +18,15 @@ class UpstreamPool;
 
 class UpstreamConnection : public net::ReadinessListener {
  public:
-  UpstreamConnection(net::Socket s, uint32_t pool_id)
-      : socket(std::move(s)), pool_id(pool_id), idle_deadline_(this, &on_idle_expired) {}
-  ~UpstreamConnection() = default;
+  // Counts itself in the target's live connections (the worker's metrics) while it exists.
+  UpstreamConnection(net::Socket s, uint32_t pool_id, observe::WorkerMetrics& metrics)
+      : socket(std::move(s)), pool_id(pool_id), metrics_(metrics),
+        idle_deadline_(this, &on_idle_expired) {
+    ++metrics_.target(pool_id).active;
+  }
+  ~UpstreamConnection() { --metrics_.target(pool_id).active; }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
   net::Socket socket;
   uint32_t pool_id;
@@ -30,6 +37,7 @@ class UpstreamConnection : public net::ReadinessListener {
   void on_readiness(uint32_t events) override;
   static void on_idle_expired(void* self);
 
+  observe::WorkerMetrics& metrics_;
   UpstreamPool* pool_ = nullptr;  // set while idle in the pool
   UpstreamConnection* next_ = nullptr;
   UpstreamConnection* prev_ = nullptr;

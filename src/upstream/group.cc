@@ -1,8 +1,8 @@
 // Upstream groups and smooth weighted round robin (see group.h).
 #include "upstream/group.h"
 
-#include <map>
-#include <mutex>
+#include "observe/metrics.h"
+
 
 
 namespace turnpike::upstream {
@@ -28,6 +28,7 @@ std::shared_ptr<Group> Group::build(const config::Upstream& spec, int workers,
                                     const std::string& path) {
   auto group = std::shared_ptr<Group>(new Group());
   group->spec_ = spec;
+  group->metrics_id_ = observe::upstream_ids().id(spec.name);
   bool ok = true;
   std::vector<uint32_t> weights;
   for (std::size_t i = 0; i < spec.targets.size(); ++i) {
@@ -41,7 +42,7 @@ std::shared_ptr<Group> Group::build(const config::Upstream& spec, int workers,
       ok = false;
       continue;
     }
-    target.pool_id = pool_id_for(spec.name, target.address);
+    target.pool_id = observe::target_ids().id(spec.name + '\n' + target.address);
     weights.push_back(t.weight);
     group->targets_.push_back(std::move(target));
   }
@@ -52,12 +53,5 @@ std::shared_ptr<Group> Group::build(const config::Upstream& spec, int workers,
 
 const Target& Group::pick(int worker) { return targets_[workers_[worker]->balancer.pick()]; }
 
-uint32_t pool_id_for(const std::string& group, const std::string& address) {
-  static std::mutex mutex;
-  static std::map<std::string, uint32_t> ids;
-  std::lock_guard lock(mutex);
-  auto [it, added] = ids.try_emplace(group + '\n' + address, static_cast<uint32_t>(ids.size()));
-  return it->second;
-}
 
 }  // namespace turnpike::upstream

@@ -17,7 +17,9 @@ struct Target {
   std::string address;  // "127.0.0.1:9001" as configured: the metrics and log label
   net::Address endpoint;
   uint32_t weight = 1;
-  uint32_t pool_id = 0;  // stable per (group, address): the key of the workers' idle pools
+  // Stable per (group, address) across reloads: the key of the workers' idle pools and of the
+  // target's metrics (observe::target_ids()).
+  uint32_t pool_id = 0;
 };
 
 // Smooth weighted round robin (the nginx algorithm): over any window of sum(weights) picks each
@@ -42,6 +44,7 @@ class Group {
 
   const config::Upstream& spec() const { return spec_; }
   const std::string& name() const { return spec_.name; }
+  uint32_t metrics_id() const { return metrics_id_; }
   const std::vector<Target>& targets() const { return targets_; }
 
   // The next target for a request on `worker` (only that worker's thread may call this).
@@ -55,12 +58,9 @@ class Group {
   };
 
   config::Upstream spec_;
+  uint32_t metrics_id_ = 0;
   std::vector<Target> targets_;
   std::vector<std::unique_ptr<PerWorker>> workers_;
 };
-
-// Gives every (group name, target address) pair a small stable id so that idle connection pools,
-// which live in the workers, survive configuration reloads.
-uint32_t pool_id_for(const std::string& group, const std::string& address);
 
 }  // namespace turnpike::upstream

@@ -1,3 +1,4 @@
+#include <nlohmann/json.hpp>
 #include "config/loader.h"
 
 #include <gmock/gmock.h>
@@ -24,6 +25,7 @@ struct FakeConfig : PluginConfig {
     auto* o = dynamic_cast<const FakeConfig*>(&other);
     return o != nullptr && o->what == what;
   }
+  nlohmann::json to_json(bool) const override { return nlohmann::json::object(); }
 };
 
 std::shared_ptr<const PluginConfig> parse_rate_limit(const Reader& block) {

@@ -1,3 +1,4 @@
+#include <nlohmann/json.hpp>
 #include "config/plugin_catalog.h"
 
 #include <gmock/gmock.h>
@@ -17,6 +18,7 @@ struct LimitConfig : PluginConfig {
     auto* o = dynamic_cast<const LimitConfig*>(&other);
     return o != nullptr && o->limit == limit;
   }
+  nlohmann::json to_json(bool) const override { return nlohmann::json::object(); }
 };
 
 std::shared_ptr<const PluginConfig> parse_limit(const Reader& block) {

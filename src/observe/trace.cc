@@ -1,0 +1,59 @@
+// W3C trace context parsing (see trace.h).
+#include "observe/trace.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace turnpike::observe {
+namespace {
+
+bool lower_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+bool all_zero(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
+}
+
+int hex_digit(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
+
+}  // namespace
+
+bool parse_traceparent(std::string_view v, TraceContext& out) {
+  // version "-" trace-id "-" parent-id "-" flags
+  if (v.size() < 55 || v[2] != '-' || v[35] != '-' || v[52] != '-') return false;
+  std::string_view version = v.substr(0, 2), trace = v.substr(3, 32), parent = v.substr(36, 16),
+                   flags = v.substr(53, 2);
+  if (!lower_hex(version) || version == "ff") return false;
+  if (version == "00" ? v.size() != 55 : (v.size() > 55 && v[55] != '-')) return false;
+  if (!lower_hex(trace) || !lower_hex(parent) || !lower_hex(flags)) return false;
+  if (all_zero(trace) || all_zero(parent)) return false;
+  std::memcpy(out.trace_id.data(), trace.data(), 32);
+  std::memcpy(out.parent_id.data(), parent.data(), 16);
+  out.flags = static_cast<uint8_t>(hex_digit(flags[0]) * 16 + hex_digit(flags[1]));
+  out.continued = true;
+  return true;
+}
+
+void format_traceparent(const TraceContext& t, char out[55]) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::memcpy(out, "00-", 3);
+  std::memcpy(out + 3, t.trace_id.data(), 32);
+  out[35] = '-';
+  std::memcpy(out + 36, t.span_id.data(), 16);
+  out[52] = '-';
+  // Only the sampled bit is ours to forward; other flag bits are defined by later versions.
+  out[53] = '0';
+  out[54] = kHex[t.flags & 1];
+}
+
+void random_hex(char* out, std::size_t n, uint64_t a, uint64_t b) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < n; ++i) {
+    uint64_t source = i < 16 ? a : b;
+    out[i] = kHex[(source >> ((i % 16) * 4)) & 15];
+  }
+}
+
+}  // namespace turnpike::observe

@@ -1,0 +1,170 @@
+// Per-request observation (see record.h).
+#include "proxy/record.h"
+
+#include <chrono>
+#include <string>
+
+#include "observe/access_log.h"
+#include "observe/metrics.h"
+#include "observe/otlp.h"
+#include "proxy/engine.h"
+#include "proxy/forward.h"
+
+namespace turnpike::proxy {
+namespace {
+
+using observe::Outcome;
+
+void random_span(Engine& e, std::array<char, 16>& out) {
+  uint64_t value = e.random();
+  if (value == 0) value = 1;  // an all-zero id is invalid
+  observe::random_hex(out.data(), 16, value, 0);
+}
+
+double seconds_between(net::Clock::time_point a, net::Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+uint64_t unix_ns_at(const Exchange& x, net::Clock::time_point t) {
+  return x.started_unix_ns +
+         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t - x.started).count());
+}
+
+void copy(std::string& to, std::string_view from) { to.assign(from.data(), from.size()); }
+
+void export_spans(Exchange& x, net::Clock::time_point finished) {
+  observe::SpanQueue& queue = x.engine.tracer().queue(x.engine.worker().index());
+  std::string_view route = x.route ? std::string_view(x.route->spec->name) : std::string_view();
+  std::string_view upstream = x.route && x.route->group ? std::string_view(x.route->group->name())
+                                                        : std::string_view();
+  bool error = x.status >= 500 || !x.error.empty();
+  auto fill = [&](observe::SpanRecord& r) {
+    r.trace_id = x.trace.trace_id;
+    r.status = x.status;
+    r.error = error;
+    copy(r.method, x.request.method);
+    copy(r.route, route);
+    copy(r.path, x.path);
+    copy(r.upstream, upstream);
+    copy(r.target, x.target ? std::string_view(x.target->address) : std::string_view());
+  };
+  if (observe::SpanRecord* server = queue.claim()) {
+    fill(*server);
+    server->span_id = x.trace.span_id;
+    server->parent_id = x.trace.parent_id;
+    server->has_parent = x.trace.continued;
+    server->kind = 2;
+    server->start_ns = x.started_unix_ns;
+    server->end_ns = unix_ns_at(x, finished);
+    server->name.assign(x.request.method.data(), x.request.method.size());
+    server->name += ' ';
+    server->name += route.empty() ? std::string_view("unmatched") : route;
+    queue.publish();
+  } else {
+    queue.count_drop();
+  }
+  if (!x.target) return;
+  if (observe::SpanRecord* client = queue.claim()) {
+    fill(*client);
+    client->span_id = x.upstream_span_id;
+    client->parent_id = x.trace.span_id;
+    client->has_parent = true;
+    client->kind = 3;
+    client->start_ns = unix_ns_at(x, x.upstream_started);
+    client->end_ns = unix_ns_at(x, x.upstream_finished > x.upstream_started ? x.upstream_finished
+                                                                            : finished);
+    client->name.assign("upstream ");
+    client->name += upstream;
+    queue.publish();
+  } else {
+    queue.count_drop();
+  }
+}
+
+}  // namespace
+
+void start_trace(Exchange& x) {
+  Engine& e = x.engine;
+  const http::Header* incoming = x.request.headers.find(http::HeaderId::kTraceparent);
+  if (!incoming || !observe::parse_traceparent(incoming->value, x.trace)) {
+    x.trace = observe::TraceContext();
+    observe::random_hex(x.trace.trace_id.data(), 32, e.random(), e.random());
+    // A new trace is sampled by ratio when spans are exported at all.
+    bool sampled = e.tracer().enabled() &&
+                   static_cast<double>(e.random() >> 11) * 0x1.0p-53 < e.tracer().sample_ratio();
+    x.trace.flags = sampled ? 1 : 0;
+  }
+  random_span(e, x.trace.span_id);
+  random_span(e, x.upstream_span_id);
+  observe::TraceContext upstream = x.trace;
+  upstream.span_id = x.upstream_span_id;
+  observe::format_traceparent(upstream, x.traceparent);
+}
+
+void record_attempt(Exchange& x, const upstream::Target& target, Failure f) {
+  Outcome outcome;
+  switch (f) {
+    case Failure::kNone:
+      outcome = x.response.status >= 500 ? Outcome::kStatus5xx : Outcome::kSuccess;
+      break;
+    case Failure::kConnectFailed: outcome = Outcome::kConnectError; break;
+    case Failure::kConnectTimeout:
+    case Failure::kUpstreamTimeout:
+    case Failure::kRouteTimeout: outcome = Outcome::kTimeout; break;
+    case Failure::kUpstreamGarbage: outcome = Outcome::kInvalidResponse; break;
+    case Failure::kUpstreamReset: outcome = Outcome::kReset; break;
+    default: return;  // the client's doing, not the upstream's
+  }
+  ++x.engine.metrics().target(target.pool_id).outcomes[static_cast<std::size_t>(outcome)];
+}
+
+void record_request(Exchange& x) {
+  Engine& e = x.engine;
+  net::Clock::time_point finished = net::Clock::now();
+  if (x.status == 0) x.status = 499;  // the client went away before any answer
+  double seconds = seconds_between(x.started, finished);
+
+  observe::RouteCounters& route = e.metrics().route(x.route ? x.route->metrics_id : 0);
+  route.count(observe::method_label(x.request.method), x.status);
+  route.duration.observe(seconds);
+  double upstream_ms = -1;
+  if (x.target && x.route && x.route->group) {
+    net::Clock::time_point end = x.upstream_finished > x.upstream_started ? x.upstream_finished
+                                                                          : finished;
+    double upstream_seconds = seconds_between(x.upstream_started, end);
+    e.metrics().upstream(x.route->group->metrics_id()).duration.observe(upstream_seconds);
+    upstream_ms = upstream_seconds * 1000;
+  }
+
+  if (e.access_log().enabled() && (!x.route || x.route->plugins.access_log)) {
+    thread_local std::string line;
+    line.clear();
+    observe::AccessRecord r;
+    std::string client = client_ip(x);
+    const http::Header* agent = x.request.headers.find("user-agent");
+    r.request_id = x.request_id;
+    r.trace_id = x.trace.trace();
+    r.span_id = x.trace.span();
+    r.client_ip = client;
+    r.method = x.request.method;
+    r.host = x.host;
+    r.path = x.path.empty() ? x.raw_path : x.path;
+    if (x.route) {
+      r.route = x.route->spec->name;
+      r.upstream = x.route->spec->upstream;
+    }
+    if (x.target) r.target = x.target->address;
+    r.status = x.status;
+    r.bytes_in = x.request.length + x.body_received;
+    r.bytes_out = x.bytes_out;
+    r.duration_ms = seconds * 1000;
+    r.upstream_ms = upstream_ms;
+    r.user_agent = agent ? agent->value : std::string_view();
+    r.error = x.error;
+    observe::format_access_line(line, r);
+    e.access_log().ring(e.worker().index()).append(line);
+  }
+  if (e.tracer().enabled() && x.trace.sampled()) export_spans(x, finished);
+}
+
+}  // namespace turnpike::proxy
