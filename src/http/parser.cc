@@ -79,7 +79,10 @@ struct ParserCallbacks {
     MessageParser& m = self(p);
     Header h;
     h.name = m.field_;
-    h.value = m.value_;
+    // llhttp keeps whitespace after the value; the field value excludes it (RFC 9110 §5.5).
+    std::string_view value = m.value_;
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    h.value = value;
     h.id = classify_header(h.name);
     if (!m.headers_->push(h)) m.too_many_headers_ = true;
     m.field_ = {};
@@ -88,17 +91,6 @@ struct ParserCallbacks {
   }
   // Stop at the end of the head: the caller decides what the body is.
   static int on_headers_complete(llhttp_t*) { return HPE_PAUSED; }
-  static int on_body(llhttp_t* p, const char* at, std::size_t length) {
-    MessageParser& m = self(p);
-    m.payload_bytes_ += length;
-    if (m.sink_) m.sink_(m.sink_context_, at, length);
-    return 0;
-  }
-  static int on_message_complete(llhttp_t* p) {
-    self(p).message_complete_ = true;
-    return HPE_PAUSED;
-  }
-
   static const llhttp_settings_t& settings() {
     static const llhttp_settings_t s = [] {
       llhttp_settings_t s;
@@ -110,8 +102,6 @@ struct ParserCallbacks {
       s.on_header_value = on_header_value;
       s.on_header_value_complete = on_header_value_complete;
       s.on_headers_complete = on_headers_complete;
-      s.on_body = on_body;
-      s.on_message_complete = on_message_complete;
       return s;
     }();
     return s;
@@ -159,8 +149,40 @@ bool parse_length(std::string_view text, uint64_t& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
+// The last coding of a Transfer-Encoding list ("gzip, chunked" -> "chunked").
+std::string_view last_coding(std::string_view list) {
+  std::size_t comma = list.rfind(',');
+  std::string_view last = comma == std::string_view::npos ? list : list.substr(comma + 1);
+  while (!last.empty() && (last.front() == ' ' || last.front() == '\t')) last.remove_prefix(1);
+  return last;
+}
+
+// Connection tokens from every Connection field (RFC 9110 §7.6.1: the list may be split).
+struct ConnectionTokens {
+  bool close = false;
+  bool keep_alive = false;
+  bool upgrade = false;
+};
+ConnectionTokens connection_tokens(const HeaderList& headers) {
+  ConnectionTokens t;
+  for (const Header& h : headers) {
+    if (h.id != HeaderId::kConnection) continue;
+    t.close = t.close || has_token(h.value, "close");
+    t.keep_alive = t.keep_alive || has_token(h.value, "keep-alive");
+    t.upgrade = t.upgrade || has_token(h.value, "upgrade");
+  }
+  return t;
+}
+
+// HTTP/1.1 stays open unless told to close; HTTP/1.0 closes unless told to stay, and close wins
+// over keep-alive (RFC 9112 §9.3).
+bool keep_alive_for(uint8_t version_minor, const ConnectionTokens& t) {
+  if (t.close) return false;
+  return version_minor == 1 || t.keep_alive;
+}
+
 // Sets each header's raw line and applies the rules shared by requests and responses:
-// one Content-Length, a Transfer-Encoding we understand, no control bytes in values.
+// one Content-Length, one Transfer-Encoding, token names, no obs-fold or control bytes.
 // Returns an error text or null.
 const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& content_length,
                          bool& transfer_chunked, bool& has_te, bool& has_cl) {
@@ -182,7 +204,8 @@ const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& c
       case HeaderId::kTransferEncoding:
         if (has_te) return "more than one Transfer-Encoding";
         has_te = true;
-        transfer_chunked = iequals(h.value, "chunked");
+        transfer_chunked = iequals(last_coding(h.value), "chunked");
+        // A request's coding must be exactly chunked; the caller checks that.
         break;
       default:
         break;
@@ -206,8 +229,7 @@ HeadStatus MessageParser::finish_head(std::string_view head) {
   parser_.data = this;
   method_ = target_ = reason_ = field_ = value_ = {};
   too_many_headers_ = false;
-  message_complete_ = false;
-  payload_bytes_ = 0;
+  chunked_.reset();
   error_ = nullptr;
   llhttp_errno_t rc = llhttp_execute(&parser_, head.data(), head.size());
   if (too_many_headers_) {
@@ -217,7 +239,9 @@ HeadStatus MessageParser::finish_head(std::string_view head) {
   if (rc != HPE_PAUSED) return fail(rc == HPE_OK ? "incomplete head" : llhttp_get_error_reason(&parser_));
   // Paused in on_headers_complete: the head must be exactly what llhttp consumed.
   if (llhttp_get_error_pos(&parser_) != head.data() + head.size()) return fail("malformed head");
-  llhttp_resume(&parser_);
+  // Bodies are not llhttp's business here (ChunkedDecoder or counting): later fields would be
+  // trailers, not head fields.
+  headers_ = nullptr;
   if (parser_.http_major != 1 || parser_.http_minor > 1) return fail("unsupported HTTP version");
   return HeadStatus::kComplete;
 }
@@ -244,7 +268,12 @@ HeadStatus MessageParser::parse_request(std::string_view head, RequestHead& out)
   // RFC 9112 §6.1: Transfer-Encoding with Content-Length is a smuggling attempt; a request's
   // coding must be exactly chunked; HTTP/1.0 has no transfer coding.
   if (has_te && has_cl) return fail("both Content-Length and Transfer-Encoding");
-  if (has_te && (!chunked || out.version_minor == 0)) return fail("unsupported Transfer-Encoding");
+  if (has_te) {
+    const Header* te = out.headers.find(HeaderId::kTransferEncoding);
+    if (!iequals(te->value, "chunked") || out.version_minor == 0) {
+      return fail("unsupported Transfer-Encoding");
+    }
+  }
   std::size_t hosts = out.headers.count(HeaderId::kHost);
   if (hosts > 1) return fail("more than one Host");
   if (hosts == 0 && out.version_minor == 1) return fail("missing Host");
@@ -257,15 +286,13 @@ HeadStatus MessageParser::parse_request(std::string_view head, RequestHead& out)
     out.framing = Framing::kNone;
   }
 
-  const Header* connection = out.headers.find(HeaderId::kConnection);
-  std::string_view tokens = connection ? connection->value : std::string_view();
-  out.keep_alive = out.version_minor == 1 ? !has_token(tokens, "close")
-                                          : has_token(tokens, "keep-alive");
+  ConnectionTokens tokens = connection_tokens(out.headers);
+  out.keep_alive = keep_alive_for(out.version_minor, tokens);
   const Header* expect = out.headers.find(HeaderId::kExpect);
   out.expect_continue = expect && iequals(expect->value, "100-continue");
   const Header* upgrade = out.headers.find(HeaderId::kUpgrade);
-  out.websocket = upgrade && has_token(upgrade->value, "websocket") &&
-                  has_token(tokens, "upgrade") && out.version_minor == 1;
+  out.websocket = upgrade && has_token(upgrade->value, "websocket") && tokens.upgrade &&
+                  out.version_minor == 1;
   return HeadStatus::kComplete;
 }
 
@@ -277,6 +304,7 @@ HeadStatus MessageParser::parse_response(std::string_view head, bool request_was
   if (status != HeadStatus::kComplete) return status;
 
   out.status = parser_.status_code;
+  if (out.status < 100 || out.status > 599) return fail("invalid status code");
   out.reason = reason_;
   out.version_minor = parser_.http_minor;
   out.length = head.size();
@@ -288,10 +316,7 @@ HeadStatus MessageParser::parse_response(std::string_view head, bool request_was
   }
   if (has_te && has_cl) return fail("both Content-Length and Transfer-Encoding");
 
-  const Header* connection = out.headers.find(HeaderId::kConnection);
-  std::string_view tokens = connection ? connection->value : std::string_view();
-  out.keep_alive = out.version_minor == 1 ? !has_token(tokens, "close")
-                                          : has_token(tokens, "keep-alive");
+  out.keep_alive = keep_alive_for(out.version_minor, connection_tokens(out.headers));
 
   // RFC 9112 §6.3, in its order.
   if (request_was_head || out.status < 200 || out.status == 204 || out.status == 304) {
@@ -315,22 +340,14 @@ HeadStatus MessageParser::parse_response(std::string_view head, bool request_was
 
 MessageParser::BodyProgress MessageParser::feed_chunked(const char* data, std::size_t length,
                                                         BodySink sink, void* sink_context) {
+  ChunkedDecoder::Progress p = chunked_.feed(data, length, sink, sink_context);
   BodyProgress progress;
-  sink_ = sink;
-  sink_context_ = sink_context;
-  llhttp_errno_t rc = llhttp_execute(&parser_, data, length);
-  sink_ = nullptr;
-  if (rc == HPE_OK) {
-    progress.consumed = length;
-    return progress;
+  progress.consumed = p.consumed;
+  progress.complete = p.complete;
+  if (p.error) {
+    error_ = p.error;
+    progress.error = true;
   }
-  if (rc == HPE_PAUSED && message_complete_) {
-    progress.consumed = llhttp_get_error_pos(&parser_) - data;
-    progress.complete = true;
-    return progress;
-  }
-  error_ = llhttp_get_error_reason(&parser_);
-  progress.error = true;
   return progress;
 }
 

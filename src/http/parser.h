@@ -1,7 +1,7 @@
-// HTTP/1.x message heads and bodies: the end of a head is found first (head_end), then llhttp
-// parses the whole head in one call, so every header is one contiguous view into the buffer.
-// Bodies are tracked, not copied: Content-Length by counting, chunked through llhttp, which
-// validates the framing while the raw bytes are forwarded as they are.
+// HTTP/1.x message heads: the end of a head is found first (HeadScanner), then llhttp parses the
+// whole head in one call, so every header is one contiguous view into the buffer. Bodies are
+// tracked, not copied: Content-Length by counting, chunked by ChunkedDecoder, which validates
+// the framing while the raw bytes are forwarded as they arrived.
 #pragma once
 
 #include <llhttp.h>
@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "http/chunked.h"
 #include "http/headers.h"
 
 namespace turnpike::http {
@@ -66,9 +67,6 @@ struct ResponseHead {
   bool keep_alive = true;
 };
 
-// Receives decoded body bytes of a chunked message (optional).
-using BodySink = void (*)(void* context, const char* data, std::size_t length);
-
 // One message at a time: parse its head, then (for chunked bodies) feed it the body bytes.
 class MessageParser {
  public:
@@ -86,13 +84,13 @@ class MessageParser {
   struct BodyProgress {
     std::size_t consumed = 0;  // bytes of `data` that belong to this message
     bool complete = false;     // the message ended within them
-    bool error = false;        // malformed chunked framing
+    bool error = false;        // malformed chunked framing (error() says why)
   };
   // Chunked bodies only, after parse_*: validates framing; decoded payload goes to `sink`.
   BodyProgress feed_chunked(const char* data, std::size_t length, BodySink sink = nullptr,
                             void* sink_context = nullptr);
   // Decoded payload bytes of the chunked body so far.
-  uint64_t chunked_payload_bytes() const { return payload_bytes_; }
+  uint64_t chunked_payload_bytes() const { return chunked_.payload_bytes(); }
 
   const char* error() const { return error_; }
 
@@ -110,10 +108,7 @@ class MessageParser {
   std::string_view field_;
   std::string_view value_;
   bool too_many_headers_ = false;
-  bool message_complete_ = false;
-  uint64_t payload_bytes_ = 0;
-  BodySink sink_ = nullptr;
-  void* sink_context_ = nullptr;
+  ChunkedDecoder chunked_;
   const char* error_ = nullptr;
 };
 

@@ -64,9 +64,10 @@ void Timers::disarm(Deadline& d) {
 }
 
 void Timers::expire(Clock::time_point now) {
-  for (auto& list : lists_) {
-    while (list->head && list->head->at_ <= now) {
-      Deadline& d = *list->head;
+  // By index: a callback may arm a deadline of a new duration, which grows lists_.
+  for (std::size_t i = 0; i < lists_.size(); ++i) {
+    while (lists_[i]->head && lists_[i]->head->at_ <= now) {
+      Deadline& d = *lists_[i]->head;
       disarm(d);
       d.expired_ = true;
       d.on_expire_(d.owner_);  // may arm or disarm other deadlines

@@ -22,7 +22,7 @@ class Engine;
 struct Exchange;
 
 // One accepted client connection. It outlives its requests; while idle it holds no buffer.
-class ClientConnection : public net::ReadinessListener {
+class ClientConnection final : public net::ReadinessListener {
  public:
   ClientConnection(Engine& engine, net::Socket socket, const net::Address& peer,
                    const std::string& listener);

@@ -109,10 +109,11 @@ bool names_extra_fields(std::string_view connection) {
 }
 
 void drop_connection_named(http::HeaderList& headers) {
-  const Header* connection = headers.find(HeaderId::kConnection);
-  if (!connection || !names_extra_fields(connection->value)) return;
-  for (Header& h : headers) {
-    if (h.forward && http::has_token(connection->value, h.name)) h.forward = false;
+  for (const Header& connection : headers) {
+    if (connection.id != HeaderId::kConnection || !names_extra_fields(connection.value)) continue;
+    for (Header& h : headers) {
+      if (h.forward && http::has_token(connection.value, h.name)) h.forward = false;
+    }
   }
 }
 

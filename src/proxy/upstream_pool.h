@@ -16,7 +16,7 @@ namespace turnpike::proxy {
 
 class UpstreamPool;
 
-class UpstreamConnection : public net::ReadinessListener {
+class UpstreamConnection final : public net::ReadinessListener {
  public:
   // Counts itself in the target's live connections (the worker's metrics) while it exists.
   UpstreamConnection(net::Socket s, uint32_t pool_id, observe::WorkerMetrics& metrics)
