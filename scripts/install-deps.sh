@@ -14,6 +14,8 @@ packages=(
   python3 python3-pytest python3-requests python3-jwt python3-cryptography curl procps
   # bench peers and load generator
   wrk nginx haproxy
+  # metrics format check in the e2e tests (promtool)
+  prometheus
 )
 
 missing=()

@@ -198,7 +198,9 @@ void histogram(std::string& out, const char* name, const std::string& labels, co
   uint64_t cumulative = 0;
   for (std::size_t i = 0; i < h.counts.size(); ++i) {
     cumulative += h.counts[i];
-    std::string le = i < kBuckets.size() ? number(kBuckets[i]) : "+Inf";
+    char bound[16];
+    std::snprintf(bound, sizeof(bound), "%g", i < kBuckets.size() ? kBuckets[i] : 0.0);
+    std::string le = i < kBuckets.size() ? bound : "+Inf";
     out += std::string(name) + "_bucket{" + labels + ",le=\"" + le + "\"} " +
            std::to_string(cumulative) + '\n';
   }

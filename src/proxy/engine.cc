@@ -72,6 +72,18 @@ observe::WorkerMetrics Engine::metrics_copy() {
   return copy;
 }
 
+void Engine::refresh_snapshot() {
+  LocalSnapshot::Pin pin = snapshots_.pin();
+  std::vector<bool> keep;
+  for (const auto& [name, group] : pin->groups) {
+    for (const auto& target : group->targets()) {
+      if (target.pool_id >= keep.size()) keep.resize(target.pool_id + 1);
+      keep[target.pool_id] = true;
+    }
+  }
+  pool_.retain(keep);
+}
+
 void Engine::begin_drain() {
   draining_ = true;
   for (auto& listener : listen_sockets_) listener->abort();  // each accept loop closes its own

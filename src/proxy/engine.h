@@ -58,6 +58,9 @@ class Engine {
 
   // On the worker's thread: starts accepting on these listening sockets.
   void start(std::vector<ListenerSocket> listeners);
+  // On the worker's thread: adopt the newest snapshot now and close idle connections to targets
+  // it no longer has (their in-flight requests finish on the snapshot they started with).
+  void refresh_snapshot();
   // On the worker's thread: stop accepting, close idle client and upstream connections; busy
   // connections close after their current response.
   void begin_drain();

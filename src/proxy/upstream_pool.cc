@@ -64,6 +64,12 @@ void UpstreamPool::close_target(uint32_t pool_id) {
   while (slots_[pool_id].head) discard(slots_[pool_id].head);
 }
 
+void UpstreamPool::retain(const std::vector<bool>& keep) {
+  for (uint32_t id = 0; id < slots_.size(); ++id) {
+    if (id >= keep.size() || !keep[id]) close_target(id);
+  }
+}
+
 void UpstreamPool::close_all() {
   for (uint32_t id = 0; id < slots_.size(); ++id) close_target(id);
 }

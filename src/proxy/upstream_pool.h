@@ -58,6 +58,8 @@ class UpstreamPool {
   // Closes every idle connection (drain) or those of one target.
   void close_all();
   void close_target(uint32_t pool_id);
+  // Closes the idle connections of every target not marked in `keep` (indexed by pool id).
+  void retain(const std::vector<bool>& keep);
   std::size_t idle(uint32_t pool_id) const;
 
  private:

@@ -1,0 +1,280 @@
+// The control plane's HTTP server (see http_server.h).
+#include "admin/http_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+
+#include "http/date.h"
+#include "http/errors.h"
+#include "http/parser.h"
+
+namespace turnpike::admin {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+  while (!query.empty()) {
+    std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    std::size_t eq = pair.find('=');
+    std::string key = url_decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+    if (!key.empty()) out[key] = value;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+std::string render(const Response& r, bool close) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                    std::string(http::reason_phrase(static_cast<uint16_t>(r.status))) +
+                    "\r\nServer: turnpike-admin\r\nDate: " + std::string(http::http_date_now()) +
+                    "\r\nContent-Type: " + r.content_type +
+                    "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
+  for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
+  if (close) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += r.body;
+  return out;
+}
+
+Response error_response(int status, std::string_view code, std::string_view message) {
+  Response r;
+  r.status = status;
+  r.body = "{\"error\":\"" + std::string(code) + "\",\"message\":\"";
+  http::append_json_escaped(r.body, message);
+  r.body += "\"}";
+  return r;
+}
+
+}  // namespace
+
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Request::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+struct HttpServer::Connection {
+  explicit Connection(net::Socket s) : socket(std::move(s)), deadline(this, &on_deadline) {}
+  static void on_deadline(void* self) { static_cast<Connection*>(self)->socket.abort(); }
+  net::Socket socket;
+  net::Deadline deadline;
+  bool idle = false;
+};
+
+HttpServer::HttpServer(net::Loop& loop, Handler handler, Limits limits)
+    : loop_(loop), handler_(std::move(handler)), limits_(limits) {}
+
+HttpServer::~HttpServer() = default;
+
+std::string HttpServer::listen(const std::string& host, uint16_t port) {
+  net::Address address;
+  if (!net::make_address(host, port, address)) return "invalid admin address \"" + host + "\"";
+  int fd = -1;
+  std::string error = net::listen_on(address, fd);
+  if (!error.empty()) return error;
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  listener_ = std::make_unique<net::Socket>(loop_, fd);
+  net::spawn(accept_loop());
+  return {};
+}
+
+void HttpServer::stop() {
+  stopped_ = true;
+  if (listener_) listener_->abort();
+  for (Connection* c : connections_) {
+    if (c->idle) c->socket.abort();
+  }
+}
+
+net::Task<void> HttpServer::accept_loop() {
+  net::Socket& listener = *listener_;
+  while (!stopped_) {
+    int fd = ::accept4(listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      net::spawn(serve(fd));
+      continue;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      listener.clear_readable();
+      if (!co_await listener.readable()) break;
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    co_await net::sleep(loop_, net::Duration(50));
+  }
+  listener.close();
+}
+
+net::Task<void> HttpServer::serve(int fd) {
+  Connection conn(net::Socket(loop_, fd));
+  if (!conn.socket.valid()) co_return;
+  connections_.push_back(&conn);
+  std::string buffer;
+  char chunk[16 * 1024];
+  bool keep_alive = true;
+  while (keep_alive && !stopped_) {
+    if (buffer.empty()) {
+      net::ScopedDeadline idle(loop_.timers(), conn.deadline, limits_.idle_timeout);
+      conn.idle = true;
+      bool ready = co_await conn.socket.readable();
+      conn.idle = false;
+      if (!ready) break;
+    }
+    net::ScopedDeadline deadline(loop_.timers(), conn.deadline, limits_.read_timeout);
+    // The head.
+    http::HeadScanner scanner;
+    http::HeadStatus status = http::HeadStatus::kIncomplete;
+    bool closed = false;
+    for (;;) {
+      if (!buffer.empty()) status = scanner.scan(buffer, limits_.max_head_bytes);
+      if (status != http::HeadStatus::kIncomplete) break;
+      net::IoResult r = co_await net::read_some(conn.socket, chunk, sizeof(chunk));
+      if (!r.ok()) {
+        closed = true;
+        break;
+      }
+      buffer.append(chunk, r.bytes);
+    }
+    if (closed) break;
+    Response response;
+    auto head = std::make_unique<http::RequestHead>();
+    http::MessageParser parser(http::MessageParser::Kind::kRequest);
+    if (status == http::HeadStatus::kComplete) {
+      status = parser.parse_request(std::string_view(buffer).substr(0, scanner.length()), *head);
+    }
+    if (status != http::HeadStatus::kComplete) {
+      response = status == http::HeadStatus::kTooLarge
+                     ? error_response(431, "headers_too_large", "request head too large")
+                     : error_response(400, "bad_request", "malformed request");
+      std::string out = render(response, true);
+      iovec iov{out.data(), out.size()};
+      co_await net::write_all(conn.socket, &iov, 1);
+      break;
+    }
+    // The body, whole (bounded).
+    Request request;
+    std::string body;
+    std::size_t consumed = head->length;
+    bool too_large = false, bad_body = false;
+    if (head->framing == http::Framing::kContentLength) {
+      if (head->content_length > limits_.max_body_bytes) {
+        too_large = true;
+      } else {
+        while (buffer.size() - head->length < head->content_length) {
+          net::IoResult r = co_await net::read_some(conn.socket, chunk, sizeof(chunk));
+          if (!r.ok()) {
+            closed = true;
+            break;
+          }
+          buffer.append(chunk, r.bytes);
+        }
+        if (closed) break;
+        body = buffer.substr(head->length, head->content_length);
+        consumed += head->content_length;
+      }
+    } else if (head->framing == http::Framing::kChunked) {
+      auto sink = [](void* out, const char* data, std::size_t n) {
+        static_cast<std::string*>(out)->append(data, n);
+      };
+      std::size_t fed = head->length;
+      for (;;) {
+        auto progress = parser.feed_chunked(buffer.data() + fed, buffer.size() - fed, sink, &body);
+        if (progress.error) {
+          bad_body = true;
+          break;
+        }
+        fed += progress.consumed;
+        if (body.size() > limits_.max_body_bytes) {
+          too_large = true;
+          break;
+        }
+        if (progress.complete) break;
+        net::IoResult r = co_await net::read_some(conn.socket, chunk, sizeof(chunk));
+        if (!r.ok()) {
+          closed = true;
+          break;
+        }
+        buffer.append(chunk, r.bytes);
+      }
+      if (closed) break;
+      consumed = fed;
+    }
+    if (too_large || bad_body) {
+      response = too_large ? error_response(413, "payload_too_large", "request body too large")
+                           : error_response(400, "bad_request", "malformed chunked body");
+      std::string out = render(response, true);
+      iovec iov{out.data(), out.size()};
+      co_await net::write_all(conn.socket, &iov, 1);
+      break;
+    }
+
+    request.method = std::string(head->method);
+    std::string_view target = head->target;
+    std::size_t q = target.find('?');
+    request.path = url_decode(target.substr(0, q));
+    if (q != std::string_view::npos) parse_query(target.substr(q + 1), request.query);
+    for (const http::Header& h : head->headers) {
+      std::string& value = request.headers[lower(h.name)];
+      if (!value.empty()) value += ", ";
+      value += h.value;
+    }
+    request.body = std::move(body);
+    keep_alive = head->keep_alive && !stopped_;
+    buffer.erase(0, consumed);
+    head.reset();
+
+    response = co_await handler_(request);
+    std::string out = render(response, !keep_alive);
+    iovec iov{out.data(), out.size()};
+    net::IoResult w = co_await net::write_all(conn.socket, &iov, 1);
+    if (!w.ok()) break;
+  }
+  connections_.erase(std::remove(connections_.begin(), connections_.end(), &conn),
+                     connections_.end());
+}
+
+}  // namespace turnpike::admin

@@ -1,0 +1,320 @@
+// The running gateway on the control thread (see runtime.h).
+#include "app/runtime.h"
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "config/json.h"
+#include "config/plugin_catalog.h"
+#include "observe/log.h"
+#include "plugins/chain.h"
+
+#ifndef TURNPIKE_VERSION
+#define TURNPIKE_VERSION "dev"
+#endif
+
+namespace turnpike::app {
+
+using observe::log_error;
+using observe::log_info;
+using observe::log_warn;
+
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+std::string fixed(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f", v);
+  return text;
+}
+
+bool same_listeners(const config::Config& a, const config::Config& b) {
+  return a.server.listeners == b.server.listeners && a.server.workers == b.server.workers;
+}
+
+}  // namespace
+
+config::LoadOptions load_options() {
+  static const config::PluginCatalog* catalog = [] {
+    auto* c = new config::PluginCatalog();
+    plugins::register_plugins(*c);
+    return c;
+  }();
+  config::LoadOptions options;
+  options.plugins = catalog;
+  return options;
+}
+
+Compiled compile(const config::LoadResult& loaded, int workers, uint64_t generation,
+                 const proxy::Snapshot* previous) {
+  Compiled out;
+  if (!loaded.config) {
+    out.errors = loaded.errors;
+    return out;
+  }
+  auto start = std::chrono::steady_clock::now();
+  out.config = std::make_shared<const config::Config>(*loaded.config);
+  out.snapshot = proxy::build_snapshot(out.config, workers, generation, previous, out.errors);
+  if (out.snapshot) out.hash = config::canonical_hash(*out.config);
+  out.compile_ms = ms_since(start);
+  return out;
+}
+
+Runtime::Runtime(Options options, int workers, Compiled initial)
+    : options_(std::move(options)), workers_count_(workers), current_(std::move(initial)) {
+  std::string bytes;
+  if (read_file(bytes).empty()) file_digest_ = std::hash<std::string>{}(bytes);
+  access_log_ = std::make_unique<observe::AccessLog>(workers_count_);
+  tracer_ = std::make_unique<observe::OtlpExporter>(workers_count_);
+  shared_.access_log = access_log_.get();
+  shared_.tracer = tracer_.get();
+  api_ = std::make_unique<admin::Api>(*this);
+}
+
+Runtime::~Runtime() { stop(); }
+
+std::string Runtime::start(std::vector<std::vector<proxy::ListenerSocket>> listeners) {
+  if (std::string error = apply_observability(*current_.config); !error.empty()) return error;
+  apply_admin(*current_.config);
+  if (current_.config->admin.address && !admin_) return "cannot start the admin listener";
+  shared_.snapshots.publish(current_.snapshot);
+  for (int i = 0; i < workers_count_; ++i) workers_.push_back(std::make_unique<net::Worker>(i));
+  for (int i = 0; i < workers_count_; ++i) {
+    engines_.push_back(std::make_unique<proxy::Engine>(*workers_[i], shared_));
+  }
+  for (int i = 0; i < workers_count_; ++i) {
+    proxy::Engine* engine = engines_[i].get();
+    workers_[i]->start([engine, sockets = std::move(listeners[i])]() mutable {
+      engine->start(std::move(sockets));
+    });
+  }
+  ready_ = true;
+  log_info("turnpike started", {{"workers", std::to_string(workers_count_)},
+                                {"generation", std::to_string(generation_)},
+                                {"version", TURNPIKE_VERSION}});
+  return {};
+}
+
+void Runtime::stop() {
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  engines_.clear();
+  workers_.clear();
+  if (admin_) admin_->stop();
+  access_log_->stop();
+  tracer_->stop();
+}
+
+std::string Runtime::read_file(std::string& out) const {
+  std::ifstream in(options_.config_path, std::ios::binary);
+  if (!in) return "cannot read " + options_.config_path;
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return {};
+}
+
+void Runtime::reload_file(const char* cause, bool only_if_changed) {
+  std::string bytes;
+  if (std::string error = read_file(bytes); !error.empty()) {
+    ++reloads_failure_;
+    log_error("configuration rejected; the running one stays", {{"cause", cause}, {"errors", error}});
+    return;
+  }
+  std::size_t digest = std::hash<std::string>{}(bytes);
+  if (only_if_changed && digest == file_digest_) return;
+  file_digest_ = digest;
+  auto start = std::chrono::steady_clock::now();
+  config::LoadResult loaded = config::load_string(bytes, load_options());
+  double parse_ms = ms_since(start);
+  Compiled next = compile(loaded, workers_count_, generation_ + 1, current_.snapshot.get());
+  next.parse_ms = parse_ms;
+  publish(std::move(next), cause);
+}
+
+Runtime::Applied Runtime::apply(std::string_view text, bool dry_run) {
+  auto start = std::chrono::steady_clock::now();
+  config::LoadResult loaded = config::load_string(text, load_options());
+  double parse_ms = ms_since(start);
+  Compiled next = compile(loaded, workers_count_, generation_ + 1, current_.snapshot.get());
+  next.parse_ms = parse_ms;
+  Applied result;
+  if (dry_run) {
+    result.errors = std::move(next.errors);
+    result.generation = generation_;
+    return result;
+  }
+  std::vector<config::ConfigError> errors = next.errors;
+  uint64_t generation = publish(std::move(next), "admin API");
+  if (generation == 0 && errors.empty()) errors.push_back({"config", "could not be applied"});
+  result.errors = std::move(errors);
+  result.generation = generation;
+  return result;
+}
+
+uint64_t Runtime::publish(Compiled next, const char* cause) {
+  if (!next.snapshot) {
+    ++reloads_failure_;
+    log_error("configuration rejected; the running one stays",
+              {{"cause", cause}, {"errors", config::format_errors(next.errors)}});
+    return 0;
+  }
+  if (std::string error = apply_observability(*next.config); !error.empty()) {
+    ++reloads_failure_;
+    next.errors.push_back({"logging.access_log.path", error});
+    log_error("configuration rejected; the running one stays", {{"cause", cause}, {"errors", error}});
+    return 0;
+  }
+  if (!same_listeners(*current_.config, *next.config)) {
+    log_warn("server.listeners and server.workers changes take effect at the next start");
+  }
+  auto start = std::chrono::steady_clock::now();
+  ++generation_;
+  current_ = std::move(next);
+  shared_.snapshots.publish(current_.snapshot);
+  double swap_ms = ms_since(start);
+  // Idle workers pick the new snapshot up now, and close idle connections to removed targets.
+  for (auto& engine : engines_) {
+    proxy::Engine* e = engine.get();
+    e->worker().post([e] { e->refresh_snapshot(); });
+  }
+  apply_admin(*current_.config);
+  ++reloads_success_;
+  log_info("configuration applied",
+           {{"cause", cause},
+            {"generation", std::to_string(generation_)},
+            {"routes", std::to_string(current_.config->routes.size())},
+            {"parse_ms", fixed(current_.parse_ms)},
+            {"compile_ms", fixed(current_.compile_ms)},
+            {"swap_ms", fixed(swap_ms)}});
+  return generation_;
+}
+
+std::string Runtime::apply_observability(const config::Config& config) {
+  observe::Level level;
+  if (options_.log_level.empty() && observe::parse_level(config.logging.level, level)) {
+    observe::set_log_level(level);
+  }
+  if (std::string error = access_log_->set_target(config.logging.access_log.path); !error.empty()) {
+    return error;
+  }
+  if (config.tracing.otlp) {
+    tracer_->configure(observe::OtlpSettings{config.tracing.otlp->endpoint,
+                                             config.tracing.otlp->sample_ratio,
+                                             config.tracing.otlp->service_name});
+  } else {
+    tracer_->configure(std::nullopt);
+  }
+  return {};
+}
+
+void Runtime::apply_admin(const config::Config& config) {
+  std::string wanted = config.admin.address ? config.admin.address->to_string() : "";
+  if (wanted == admin_address_) return;
+  std::unique_ptr<admin::HttpServer> server;
+  if (config.admin.address) {
+    server = std::make_unique<admin::HttpServer>(
+        control_, [this](const admin::Request& r) { return api_->handle(r); },
+        admin::HttpServer::Limits{});
+    std::string error = server->listen(config.admin.address->host, config.admin.address->port);
+    if (!error.empty()) {
+      log_error("admin listener not started", {{"address", wanted}, {"error", error}});
+      return;
+    }
+    log_info("admin API listening", {{"address", wanted}});
+  }
+  if (admin_) admin_->stop();
+  // The old server's connections finish on their own; keep it alive until then.
+  if (admin_) retired_admin_.push_back(std::move(admin_));
+  admin_ = std::move(server);
+  admin_address_ = wanted;
+}
+
+admin::Control::Running Runtime::running() const { return {current_.snapshot, current_.hash}; }
+
+net::Task<observe::WorkerMetrics> Runtime::gather_metrics() {
+  struct Gather {
+    observe::WorkerMetrics sum;
+    std::size_t remaining = 0;
+    std::coroutine_handle<> waiter;
+  };
+  auto state = std::make_shared<Gather>();
+  state->remaining = engines_.size();
+  net::Loop* control = &control_;
+  for (auto& engine : engines_) {
+    proxy::Engine* e = engine.get();
+    e->worker().post([state, e, control] {
+      auto copy = std::make_shared<observe::WorkerMetrics>(e->metrics_copy());
+      control->post([state, copy] {
+        state->sum.merge(*copy);
+        if (--state->remaining == 0 && state->waiter) std::exchange(state->waiter, {}).resume();
+      });
+    });
+  }
+  // Every wait has a deadline: a worker that does not answer in time is left out of this scrape.
+  struct Wait {
+    std::shared_ptr<Gather> state;
+    net::Loop& loop;
+    net::Deadline deadline{this, &expire};
+    static void expire(void* self) {
+      auto* w = static_cast<Wait*>(self);
+      if (auto h = std::exchange(w->state->waiter, {})) w->loop.schedule(h);
+    }
+    bool await_ready() const { return state->remaining == 0; }
+    void await_suspend(std::coroutine_handle<> h) {
+      state->waiter = h;
+      loop.timers().arm(deadline, net::Duration(2000));
+    }
+    void await_resume() { loop.timers().disarm(deadline); }
+  };
+  Wait wait{state, control_};
+  co_await wait;
+  co_return state->sum;
+}
+
+observe::ProcessGauges Runtime::gauges() const {
+  observe::ProcessGauges g;
+  g.active_connections = shared_.connections.load();
+  g.generation = generation_;
+  g.reloads_success = reloads_success_;
+  g.reloads_failure = reloads_failure_;
+  g.log_dropped = access_log_->dropped();
+  g.spans_dropped = tracer_->dropped();
+  g.version = TURNPIKE_VERSION;
+  for (const auto& route : current_.config->routes) g.routes.push_back(route.name);
+  for (const auto& [name, group] : current_.snapshot->groups) {
+    std::vector<std::string> targets;
+    for (const auto& t : group->targets()) targets.push_back(t.address);
+    g.upstreams.emplace_back(name, std::move(targets));
+  }
+  return g;
+}
+
+double Runtime::uptime_seconds() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+}
+
+net::Task<void> Runtime::drain(const char* cause) {
+  ready_ = false;
+  auto timeout = current_.config->server.drain_timeout;
+  log_info("draining", {{"signal", cause}, {"timeout_ms", std::to_string(timeout.count())}});
+  for (auto& engine : engines_) {
+    proxy::Engine* e = engine.get();
+    e->worker().post([e] { e->begin_drain(); });
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (shared_.connections.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    co_await net::sleep(control_, net::Duration(20));
+  }
+  if (shared_.connections.load() > 0) {
+    log_warn("drain timeout: closing remaining connections",
+             {{"connections", std::to_string(shared_.connections.load())}});
+  }
+}
+
+}  // namespace turnpike::app

@@ -1,0 +1,62 @@
+// inotify-based configuration file watching (see watch.h).
+#include "app/watch.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace turnpike::app {
+
+FileWatch::FileWatch(net::Loop& loop, std::string file, net::Duration settle,
+                     std::function<void()> on_change)
+    : loop_(loop), file_(std::move(file)), settle_(settle), on_change_(std::move(on_change)),
+      debounce_(this, &settled) {}
+
+FileWatch::~FileWatch() { stop(); }
+
+std::string FileWatch::start() {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return std::string("inotify: ") + std::strerror(errno);
+  std::size_t slash = file_.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : file_.substr(0, slash));
+  // The directory, not the file: a rename over the file or a symlink swap replaces the inode we
+  // would be watching.
+  uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB;
+  if (::inotify_add_watch(fd, dir.c_str(), mask) < 0) {
+    std::string why = "cannot watch " + dir + ": " + std::strerror(errno);
+    ::close(fd);
+    return why;
+  }
+  inotify_ = std::make_unique<net::Socket>(loop_, fd);
+  net::spawn(read_events());
+  return {};
+}
+
+void FileWatch::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  loop_.timers().disarm(debounce_);
+  if (inotify_) inotify_->abort();
+}
+
+net::Task<void> FileWatch::read_events() {
+  alignas(inotify_event) char events[4096];
+  net::Socket& watch = *inotify_;
+  while (!stopped_) {
+    net::IoResult r = co_await net::read_some(watch, events, sizeof(events));
+    if (!r.ok()) break;
+    // Any change in the directory may be ours (editors write temp files, Kubernetes swaps a
+    // "..data" symlink): the reload compares the file's bytes and ignores no-op changes.
+    loop_.timers().arm(debounce_, settle_);
+  }
+  watch.close();
+}
+
+void FileWatch::settled(void* self) {
+  auto* w = static_cast<FileWatch*>(self);
+  if (!w->stopped_) w->on_change_();
+}
+
+}  // namespace turnpike::app
