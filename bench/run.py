@@ -57,6 +57,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     ap.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
     ap.add_argument("--path", default="/bench", help="request path (default /bench)")
+    ap.add_argument("--no-pin", action="store_true",
+                    help="do not pin processes to CPUs (default on 2+ CPUs: the proxy under test "
+                         "on CPU 1, wrk and the origin on CPU 0, so the proxy's CPU time is not "
+                         "shared with the load it serves)")
     ap.add_argument("--idle-conns", type=int, help=f"idle keep-alive connections for the memory test "
                                                    f"(default {DEFAULTS['idle_conns']}; 0 = skip)")
     ap.add_argument("--settle", type=float, default=1.0, help="seconds to settle before reading RSS (default 1)")
@@ -115,8 +119,16 @@ def check_tools(names: list[str]) -> None:
         sys.exit(f"bench: missing {', '.join(missing)}; run scripts/install-deps.sh")
 
 
+def pinning(args) -> tuple[str | None, str | None]:
+    """CPU lists for (proxy, load generator + origin), or Nones when not pinning."""
+    if args.no_pin or (os.cpu_count() or 1) < 2:
+        return None, None
+    return "1", "0"
+
+
 def start_origin(out: Path, args, started: list[Server]) -> Server:
     origin = targets.origin_server(out)
+    origin.cpus = pinning(args)[1]
     started.append(origin)
     outcome = targets.start_and_wait(origin, args.path, args.ready_timeout)
     if not outcome.ok:
@@ -131,6 +143,7 @@ def start_proxies(bench: Bench, out: Path, origin: Server, nofile: int, args,
     for name in args.targets:
         server = targets.proxy_server(name, out, origin.port, nofile, args.idle_conns + 1024,
                                       args.turnpike)
+        server.cpus = pinning(args)[0]
         info = bench.targets[name]
         info.port = server.port
         started.append(server)
@@ -149,7 +162,8 @@ def start_proxies(bench: Bench, out: Path, origin: Server, nofile: int, args,
 def measure_one(server: Server, origin: Server, rnd: int, position: int, out: Path, args) -> RunResult:
     url = f"http://127.0.0.1:{server.port}{args.path}"
     if args.warmup > 0:
-        wrk.run(url, threads=args.threads, connections=args.connections, seconds=args.warmup, raw_out=None)
+        wrk.run(url, threads=args.threads, connections=args.connections, seconds=args.warmup,
+                raw_out=None, cpus=pinning(args)[1])
     raw = out / "wrk" / f"round{rnd}-{server.name}.txt"
     problems = []
     server.discover_workers()
@@ -158,7 +172,8 @@ def measure_one(server: Server, origin: Server, rnd: int, position: int, out: Pa
     except OSError:   # the proxy (or origin) died during the warm-up
         before = origin_before = 0
         problems.append("a proxy or origin process was gone before the run")
-    rep = wrk.run(url, threads=args.threads, connections=args.connections, seconds=args.duration, raw_out=raw)
+    rep = wrk.run(url, threads=args.threads, connections=args.connections, seconds=args.duration,
+                  raw_out=raw, cpus=pinning(args)[1])
     try:
         after, origin_after = server.cpu_ticks(), origin.cpu_ticks()
     except OSError:   # a process we sampled before the run is gone
@@ -263,7 +278,9 @@ def main(argv: list[str]) -> int:
     bench.params = dict(quick=args.quick, rounds=args.rounds, duration=args.duration, warmup=args.warmup,
                         threads=args.threads, connections=args.connections, path=args.path,
                         idle_conns=args.idle_conns, settle_s=args.settle, clk_tck=CLK_TCK,
-                        nofile=nofile, turnpike=args.turnpike)
+                        nofile=nofile, turnpike=args.turnpike,
+                        pinning=("proxy under test on CPU 1; wrk and the origin on CPU 0"
+                                 if pinning(args)[0] else "none"))
     bench.targets = {n: TargetInfo(n, version=bench.versions.get(n, "")) for n in args.targets}
     bench.noise["loadavg_before"] = loadavg()
     busy = float(bench.noise["loadavg_before"].split()[0])

@@ -80,6 +80,7 @@ class Server:
     proc: subprocess.Popen | None = None
     worker_pids: list[int] = field(default_factory=list)
     started_at: float = 0.0
+    cpus: str | None = None            # taskset CPU list, e.g. "1" (None: not pinned)
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> None:
@@ -87,8 +88,9 @@ class Server:
         out = open(self.workdir / "stdout.log", "wb")
         err = open(self.workdir / "stderr.log", "wb")
         try:
+            argv = (["taskset", "-c", self.cpus] if self.cpus else []) + self.argv
             self.proc = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 cwd=self.workdir, start_new_session=True)
         finally:
             out.close()

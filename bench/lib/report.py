@@ -134,6 +134,7 @@ def markdown(bench: Bench) -> str:
           f"`bench/conf/`, rendered copies under `bench/out/`). All started by the script on 127.0.0.1.",
           f"- Load: `wrk -t{p['threads']} -c{p['connections']} -d{p['duration']}s --latency` "
           f"(keep-alive) on `{p['path']}`, after a {p['warmup']} s warm-up run that is discarded.",
+          f"- CPU pinning: {p.get('pinning', 'none')}.",
           f"- {p['rounds']} rounds; each round runs every target once, and the order rotates from round "
           f"to round so no target is always first or last.",
           "- **CPU µs per request is the primary figure**: utime+stime of the proxy's processes "

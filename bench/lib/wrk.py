@@ -67,9 +67,9 @@ def parse(text: str) -> WrkReport:
 
 
 def run(url: str, *, threads: int, connections: int, seconds: float, raw_out: Path | None,
-        timeout_s: str = "2s") -> WrkReport:
+        timeout_s: str = "2s", cpus: str | None = None) -> WrkReport:
     """Run wrk (keep-alive, --latency) for `seconds`; save its raw output if asked."""
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+    argv = (["taskset", "-c", cpus] if cpus else []) + ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
             f"--timeout={timeout_s}", "--latency", url]
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)

@@ -87,13 +87,6 @@ bool has_token(std::string_view list, std::string_view token) {
   return false;
 }
 
-const Header* HeaderList::find(HeaderId id) const {
-  for (const Header& h : *this) {
-    if (h.id == id) return &h;
-  }
-  return nullptr;
-}
-
 const Header* HeaderList::find(std::string_view name) const {
   for (const Header& h : *this) {
     if (iequals(h.name, name)) return &h;
@@ -101,10 +94,5 @@ const Header* HeaderList::find(std::string_view name) const {
   return nullptr;
 }
 
-std::size_t HeaderList::count(HeaderId id) const {
-  std::size_t n = 0;
-  for (const Header& h : *this) n += h.id == id;
-  return n;
-}
 
 }  // namespace turnpike::http

@@ -2,6 +2,7 @@
 // request path never compares the same name twice.
 #pragma once
 
+#include <array>
 #include <new>
 #include <type_traits>
 #include <cstddef>
@@ -34,6 +35,7 @@ enum class HeaderId : uint8_t {
   kTracestate,
   kDate,
   kServer,
+  kCount,  // not a header: the number of ids
 };
 
 HeaderId classify_header(std::string_view name);
@@ -64,10 +66,15 @@ class HeaderList {
 
   bool push(const Header& h) {
     if (size_ == kCapacity) return false;
+    auto id = static_cast<std::size_t>(h.id);
+    if (count_[id]++ == 0) first_[id] = static_cast<uint8_t>(size_);
     new (&items()[size_++]) Header(h);
     return true;
   }
-  void clear() { size_ = 0; }
+  void clear() {
+    size_ = 0;
+    count_ = {};
+  }
   std::size_t size() const { return size_; }
   Header& operator[](std::size_t i) { return items()[i]; }
   const Header& operator[](std::size_t i) const { return items()[i]; }
@@ -76,16 +83,22 @@ class HeaderList {
   const Header* begin() const { return items(); }
   const Header* end() const { return items() + size_; }
 
-  // The first field with this id / this name (case-insensitive).
-  const Header* find(HeaderId id) const;
+  // The first field with this id (O(1): indexed when pushed) / this name (case-insensitive).
+  const Header* find(HeaderId id) const {
+    auto i = static_cast<std::size_t>(id);
+    return count_[i] ? &items()[first_[i]] : nullptr;
+  }
   const Header* find(std::string_view name) const;
-  std::size_t count(HeaderId id) const;
+  std::size_t count(HeaderId id) const { return count_[static_cast<std::size_t>(id)]; }
 
  private:
   Header* items() { return std::launder(reinterpret_cast<Header*>(storage_)); }
   const Header* items() const { return std::launder(reinterpret_cast<const Header*>(storage_)); }
   alignas(Header) unsigned char storage_[kCapacity * sizeof(Header)];
   std::size_t size_ = 0;
+  static constexpr std::size_t kIds = static_cast<std::size_t>(HeaderId::kCount);
+  std::array<uint8_t, kIds> first_{};
+  std::array<uint8_t, kIds> count_{};
 };
 
 }  // namespace turnpike::http

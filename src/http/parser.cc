@@ -10,36 +10,31 @@ namespace turnpike::http {
 HeadStatus HeadScanner::scan(std::string_view data, std::size_t max_length) {
   const char* base = data.data();
   std::size_t size = data.size();
-  // Resume where the previous call stopped; it stops before a CR whose LF has not arrived.
+  // Resume where the previous call stopped: at the start of a line not yet complete.
   std::size_t i = scanned_;
-  for (;;) {
+  while (i < size) {
+    // A line that starts with a space or tab continues the previous one (obs-fold, RFC 9112
+    // §5.2): refused, as llhttp would otherwise drop the continuation.
+    if (i > 0 && (base[i] == ' ' || base[i] == '\t')) return HeadStatus::kMalformed;
     const void* hit = std::memchr(base + i, '\n', size - i);
-    const void* cr = std::memchr(base + i, '\r', size - i);
-    std::size_t lf_at = hit ? static_cast<const char*>(hit) - base : size;
-    std::size_t cr_at = cr ? static_cast<const char*>(cr) - base : size;
-    if (cr_at < lf_at) {
-      // A CR must be followed by LF.
-      if (cr_at + 1 < size && base[cr_at + 1] != '\n') return HeadStatus::kMalformed;
-      if (cr_at + 1 == size) {
-        i = cr_at;
-        break;
-      }
-      i = cr_at + 1;
-      continue;
-    }
-    if (lf_at == size) {
-      i = size;
-      break;
-    }
-    // An LF must follow a CR.
-    if (lf_at == 0 || base[lf_at - 1] != '\r') return HeadStatus::kMalformed;
+    if (!hit) break;
+    std::size_t lf = static_cast<const char*>(hit) - base;
+    // Every line ends in CRLF, and holds no other CR; a bare LF or CR is refused as soon as it
+    // arrives.
+    if (lf == 0 || base[lf - 1] != '\r') return HeadStatus::kMalformed;
+    if (lf - 1 > i && std::memchr(base + i, '\r', lf - 1 - i)) return HeadStatus::kMalformed;
     // CRLF CRLF ends the head (the caller has skipped empty lines before a request line).
-    if (lf_at >= 3 && base[lf_at - 2] == '\n') {
-      length_ = lf_at + 1;
-      if (length_ > max_length) return HeadStatus::kTooLarge;
-      return HeadStatus::kComplete;
+    if (lf >= 3 && base[lf - 2] == '\n') {
+      length_ = lf + 1;
+      return length_ > max_length ? HeadStatus::kTooLarge : HeadStatus::kComplete;
     }
-    i = lf_at + 1;
+    i = lf + 1;
+  }
+  // A CR in the unfinished line must be followed by LF; refuse one that is not as soon as the
+  // next byte shows it (a head that never ends would otherwise wait for its timeout).
+  if (i < size) {
+    const void* cr = std::memchr(base + i, '\r', size - i);
+    if (cr && static_cast<const char*>(cr) + 1 < base + size) return HeadStatus::kMalformed;
   }
   scanned_ = i;
   if (size > max_length) return HeadStatus::kTooLarge;
@@ -110,35 +105,33 @@ struct ParserCallbacks {
 
 namespace {
 
-// RFC 9110 §5.6.2 tchar.
-constexpr bool is_tchar(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-         c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' ||
-         c == '~';
-}
+// Byte classes for field names and values, one table lookup per byte.
+struct ByteClasses {
+  bool tchar[256];      // RFC 9110 §5.6.2
+  bool bad_value[256];  // control characters other than HTAB, and DEL
+  constexpr ByteClasses() : tchar(), bad_value() {
+    for (int c = 0; c < 256; ++c) {
+      tchar[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' ||
+                 c == '*' || c == '+' || c == '-' || c == '.' || c == '^' || c == '_' ||
+                 c == '`' || c == '|' || c == '~';
+      bad_value[c] = (c < 0x20 && c != '\t') || c == 0x7f;
+    }
+  }
+};
+constexpr ByteClasses kBytes;
 
 bool is_token(std::string_view name) {
   if (name.empty()) return false;
   for (unsigned char c : name) {
-    if (!is_tchar(c)) return false;
+    if (!kBytes.tchar[c]) return false;
   }
   return true;
 }
 
-// A line that starts with a space or tab continues the previous one (obs-fold, RFC 9112 §5.2).
-// llhttp in its default mode accepts it and drops the continuation: refuse it instead.
-bool has_obs_fold(std::string_view head) {
-  for (std::size_t i = head.find('\n'); i != std::string_view::npos && i + 1 < head.size();
-       i = head.find('\n', i + 1)) {
-    if (head[i + 1] == ' ' || head[i + 1] == '\t') return true;
-  }
-  return false;
-}
-
 bool has_bad_value_byte(std::string_view value) {
   for (unsigned char c : value) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+    if (kBytes.bad_value[c]) return true;
   }
   return false;
 }
@@ -187,14 +180,15 @@ bool keep_alive_for(uint8_t version_minor, const ConnectionTokens& t) {
 const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& content_length,
                          bool& transfer_chunked, bool& has_te, bool& has_cl) {
   const char* head_end = head.data() + head.size();
-  if (has_obs_fold(head)) return "obsolete line folding in the head";
   for (Header& h : headers) {
     // Whitespace inside or after a field name is a smuggling vector (RFC 9112 §5.1).
     if (!is_token(h.name)) return "invalid header field name";
-    const void* lf = std::memchr(h.name.data(), '\n', head_end - h.name.data());
-    if (!lf) return "malformed header line";
-    h.line_end = static_cast<const char*>(lf) + 1;
     if (has_bad_value_byte(h.value)) return "control character in a header value";
+    // The line ends a few bytes after its value (trailing whitespace, CRLF).
+    const char* p = h.value.empty() ? h.name.data() + h.name.size() : h.value.data() + h.value.size();
+    while (p < head_end && *p != '\n') ++p;
+    if (p == head_end) return "malformed header line";
+    h.line_end = p + 1;
     switch (h.id) {
       case HeaderId::kContentLength:
         if (has_cl) return "more than one Content-Length";
@@ -239,6 +233,11 @@ HeadStatus MessageParser::finish_head(std::string_view head) {
   if (rc != HPE_PAUSED) return fail(rc == HPE_OK ? "incomplete head" : llhttp_get_error_reason(&parser_));
   // Paused in on_headers_complete: the head must be exactly what llhttp consumed.
   if (llhttp_get_error_pos(&parser_) != head.data() + head.size()) return fail("malformed head");
+  // A bare CR in the request or status line (in fields it is a refused control character).
+  const char* first_lf = static_cast<const char*>(std::memchr(head.data(), '\n', head.size()));
+  if (std::memchr(head.data(), '\r', first_lf - head.data()) != first_lf - 1) {
+    return fail("bare CR in the start line");
+  }
   // Bodies are not llhttp's business here (ChunkedDecoder or counting): later fields would be
   // trailers, not head fields.
   headers_ = nullptr;

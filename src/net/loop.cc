@@ -58,13 +58,11 @@ void Loop::remove(IoState* state) {
   // Closing removes the descriptor from the epoll set (it is never duplicated).
   ::close(state->fd);
   state->fd = -1;
-  if (auto h = std::exchange(state->read_waiter, {})) {
-    state->read_cancelled = true;
-    schedule(h);
+  if (IoWaiter* w = std::exchange(state->read_waiter, nullptr)) {
+    schedule(w->handle);
   }
-  if (auto h = std::exchange(state->write_waiter, {})) {
-    state->write_cancelled = true;
-    schedule(h);
+  if (IoWaiter* w = std::exchange(state->write_waiter, nullptr)) {
+    schedule(w->handle);
   }
   state->listener = nullptr;
   graveyard_.push_back(state);
@@ -77,13 +75,21 @@ void Loop::dispatch(IoState* s, uint32_t events) {
   if (events & kHangup) s->hangup = true;
   bool woke = false;
   if (s->readable && s->read_waiter) {
-    std::exchange(s->read_waiter, {}).resume();
     woke = true;
+    IoWaiter* w = s->read_waiter;
+    if (w->perform()) {
+      s->read_waiter = nullptr;
+      w->handle.resume();
+    }
   }
   // The resumed coroutine may have closed the socket; its state lives until the batch ends.
   if (!s->closed && s->writable && s->write_waiter) {
-    std::exchange(s->write_waiter, {}).resume();
     woke = true;
+    IoWaiter* w = s->write_waiter;
+    if (w->perform()) {
+      s->write_waiter = nullptr;
+      w->handle.resume();
+    }
   }
   if (!woke && !s->closed && s->listener && (events & (EPOLLIN | kHangup))) {
     s->listener->on_readiness(events);

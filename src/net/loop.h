@@ -33,6 +33,18 @@ class ReadinessListener {
   ~ReadinessListener() = default;
 };
 
+// An operation waiting on a socket: when readiness arrives the loop calls perform(), which makes
+// the syscall; true means done (the coroutine resumes), false means the kernel said EAGAIN
+// after all and the operation keeps waiting. Lives in the awaiting coroutine's frame.
+class IoWaiter {
+ public:
+  virtual bool perform() = 0;
+  std::coroutine_handle<> handle;
+
+ protected:
+  ~IoWaiter() = default;
+};
+
 // The loop's view of one registered descriptor. Owned by a Socket; freed by the loop after the
 // current batch of events, so a stale event never touches freed memory.
 struct IoState {
@@ -42,10 +54,8 @@ struct IoState {
   bool writable = false;
   bool closed = false;
   bool hangup = false;  // EPOLLRDHUP/EPOLLHUP/EPOLLERR seen
-  bool read_cancelled = false;
-  bool write_cancelled = false;
-  std::coroutine_handle<> read_waiter;
-  std::coroutine_handle<> write_waiter;
+  IoWaiter* read_waiter = nullptr;
+  IoWaiter* write_waiter = nullptr;
   ReadinessListener* listener = nullptr;
 };
 

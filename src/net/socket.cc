@@ -22,7 +22,9 @@ IoResult Socket::try_read(char* buffer, std::size_t length) {
   if (aborted_) return {IoStatus::kAborted};
   ssize_t n = ::read(state_->fd, buffer, length);  // read(), not recv(): also for signalfd, inotify
   if (n > 0) {
-    if (static_cast<std::size_t>(n) < length) state_->readable = false;
+    // A short read drained the socket, unless a hang-up came with the same edge: then the EOF
+    // (or error) is still to be read and no further event will announce it.
+    if (static_cast<std::size_t>(n) < length && !state_->hangup) state_->readable = false;
     return {IoStatus::kOk, static_cast<std::size_t>(n)};
   }
   if (n == 0) return {IoStatus::kEof};
@@ -50,70 +52,94 @@ IoResult Socket::try_write(const iovec* iov, int count) {
 }
 
 bool Socket::ReadyAwaiter::await_ready() const noexcept {
-  if (socket.aborted_ || !socket.state_ || socket.state_->closed) return true;
-  return write ? socket.state_->writable : socket.state_->readable;
+  if (socket_.aborted_ || !socket_.state_ || socket_.state_->closed) return true;
+  return write_ ? socket_.state_->writable : socket_.state_->readable;
 }
 
 void Socket::ReadyAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
-  if (write) {
-    socket.state_->write_waiter = h;
+  handle = h;
+  if (write_) {
+    socket_.state_->write_waiter = this;
   } else {
-    socket.state_->read_waiter = h;
+    socket_.state_->read_waiter = this;
   }
 }
 
 bool Socket::ReadyAwaiter::await_resume() const noexcept {
-  return !socket.aborted_ && socket.state_ && !socket.state_->closed;
+  return !socket_.aborted_ && socket_.state_ && !socket_.state_->closed;
+}
+
+bool ReadAwaiter::await_ready() {
+  if (socket_.aborted_ || !socket_.state_ || socket_.state_->closed) return true;  // kAborted
+  if (!socket_.state_->readable) return false;
+  return perform();
+}
+
+void ReadAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+  handle = h;
+  socket_.state_->read_waiter = this;
+}
+
+bool ReadAwaiter::perform() {
+  result_ = socket_.try_read(buffer_, length_);
+  return result_.status != IoStatus::kWouldBlock;
+}
+
+IoResult ReadAwaiter::await_resume() const noexcept {
+  // Woken without a completed perform(): the socket was aborted or closed.
+  return result_.status == IoStatus::kWouldBlock ? IoResult{IoStatus::kAborted} : result_;
+}
+
+bool WriteAwaiter::perform() {
+  if (socket_.aborted_ || !socket_.state_ || socket_.state_->closed) {
+    result_ = {IoStatus::kAborted, written_};
+    return done_ = true;
+  }
+  while (count_ > 0) {
+    IoResult r = socket_.try_write(iov_, count_);
+    if (r.status == IoStatus::kWouldBlock) return false;
+    if (!r.ok()) {
+      result_ = {r.status, written_, r.error};
+      return done_ = true;
+    }
+    written_ += r.bytes;
+    std::size_t n = r.bytes;
+    while (count_ > 0 && n >= iov_->iov_len) {
+      n -= iov_->iov_len;
+      ++iov_;
+      --count_;
+    }
+    if (count_ > 0) {
+      iov_->iov_base = static_cast<char*>(iov_->iov_base) + n;
+      iov_->iov_len -= n;
+    }
+  }
+  result_ = {IoStatus::kOk, written_};
+  return done_ = true;
+}
+
+void WriteAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+  handle = h;
+  socket_.state_->write_waiter = this;
+}
+
+IoResult WriteAwaiter::await_resume() const noexcept {
+  if (!done_ || socket_.aborted_) return {IoStatus::kAborted, written_};
+  return result_;
 }
 
 void Socket::abort() {
   if (!state_ || aborted_) return;
   aborted_ = true;
   Loop& loop = *state_->loop;
-  if (auto h = std::exchange(state_->read_waiter, {})) loop.schedule(h);
-  if (auto h = std::exchange(state_->write_waiter, {})) loop.schedule(h);
+  if (IoWaiter* w = std::exchange(state_->read_waiter, nullptr)) loop.schedule(w->handle);
+  if (IoWaiter* w = std::exchange(state_->write_waiter, nullptr)) loop.schedule(w->handle);
 }
 
 void Socket::close() {
   if (!state_) return;
   state_->loop->remove(state_);
   state_ = nullptr;
-}
-
-Task<IoResult> read_some(Socket& socket, char* buffer, std::size_t length) {
-  for (;;) {
-    if (socket.aborted()) co_return IoResult{IoStatus::kAborted};
-    IoResult r = socket.try_read(buffer, length);
-    if (r.status != IoStatus::kWouldBlock) co_return r;
-    if (!co_await socket.readable()) co_return IoResult{IoStatus::kAborted};
-  }
-}
-
-Task<IoResult> write_all(Socket& socket, iovec* iov, int count) {
-  std::size_t total = 0;
-  while (count > 0) {
-    IoResult r = socket.try_write(iov, count);
-    if (r.status == IoStatus::kWouldBlock) {
-      if (!co_await socket.writable()) co_return IoResult{IoStatus::kAborted, total};
-      continue;
-    }
-    if (!r.ok()) {
-      r.bytes = total;
-      co_return r;
-    }
-    total += r.bytes;
-    std::size_t n = r.bytes;
-    while (count > 0 && n >= iov->iov_len) {
-      n -= iov->iov_len;
-      ++iov;
-      --count;
-    }
-    if (count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + n;
-      iov->iov_len -= n;
-    }
-  }
-  co_return IoResult{IoStatus::kOk, total};
 }
 
 Task<IoResult> connect(Loop& loop, const sockaddr* address, socklen_t length, Socket& out) {
@@ -142,8 +168,18 @@ Task<IoResult> connect(Loop& loop, const sockaddr* address, socklen_t length, So
 std::string Address::ip_string() const {
   char text[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
-    ::inet_ntop(AF_INET, &storage.v4.sin_addr, text, sizeof(text));
-  } else if (family() == AF_INET6) {
+    // Once per request (X-Forwarded-For): glibc's inet_ntop goes through sprintf.
+    const auto* b = reinterpret_cast<const uint8_t*>(&storage.v4.sin_addr);
+    char* p = text;
+    for (int i = 0; i < 4; ++i) {
+      if (i) *p++ = '.';
+      if (b[i] >= 100) *p++ = static_cast<char>('0' + b[i] / 100);
+      if (b[i] >= 10) *p++ = static_cast<char>('0' + b[i] / 10 % 10);
+      *p++ = static_cast<char>('0' + b[i] % 10);
+    }
+    return std::string(text, p - text);
+  }
+  if (family() == AF_INET6) {
     ::inet_ntop(AF_INET6, &storage.v6.sin6_addr, text, sizeof(text));
   }
   return text;

@@ -58,15 +58,22 @@ class Socket {
   IoResult try_read(char* buffer, std::size_t length);
   IoResult try_write(const iovec* iov, int count);
 
-  struct ReadyAwaiter {
-    Socket& socket;
-    bool write;
+  // co_await readable() / writable(): readiness only (an idle connection holds no buffer).
+  // Resumes with false when the socket was aborted or closed.
+  class ReadyAwaiter final : public IoWaiter {
+   public:
+    ReadyAwaiter(Socket& socket, bool write) : socket_(socket), write_(write) {}
     bool await_ready() const noexcept;
     void await_suspend(std::coroutine_handle<> h) noexcept;
-    bool await_resume() const noexcept;  // false: aborted or closed
+    bool await_resume() const noexcept;
+    bool perform() override { return true; }
+
+   private:
+    Socket& socket_;
+    bool write_;
   };
-  ReadyAwaiter readable() { return {*this, false}; }
-  ReadyAwaiter writable() { return {*this, true}; }
+  ReadyAwaiter readable() { return ReadyAwaiter(*this, false); }
+  ReadyAwaiter writable() { return ReadyAwaiter(*this, true); }
 
   // Ends every current and future wait on this socket with kAborted. Safe to call from deadline
   // callbacks and readiness listeners: waiters are resumed from the loop's top level.
@@ -80,14 +87,54 @@ class Socket {
   void set_listener(ReadinessListener* listener) { state_->listener = listener; }
 
  private:
+  friend class ReadAwaiter;
+  friend class WriteAwaiter;
   IoState* state_ = nullptr;
   bool aborted_ = false;
 };
 
-// Reads at least one byte (or EOF/error/abort), waiting for readiness as needed.
-Task<IoResult> read_some(Socket& socket, char* buffer, std::size_t length);
-// Writes every byte of `iov[0..count)`; the array is advanced in place on partial writes.
-Task<IoResult> write_all(Socket& socket, iovec* iov, int count);
+// co_await read_some(socket, buffer, length): at least one byte, or EOF / error / abort. When the
+// socket is known readable the read happens at once, with no suspension and no allocation.
+class ReadAwaiter final : public IoWaiter {
+ public:
+  ReadAwaiter(Socket& socket, char* buffer, std::size_t length)
+      : socket_(socket), buffer_(buffer), length_(length) {}
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> h) noexcept;
+  IoResult await_resume() const noexcept;
+  bool perform() override;
+
+ private:
+  Socket& socket_;
+  char* buffer_;
+  std::size_t length_;
+  IoResult result_{IoStatus::kAborted};
+};
+inline ReadAwaiter read_some(Socket& socket, char* buffer, std::size_t length) {
+  return ReadAwaiter(socket, buffer, length);
+}
+
+// co_await write_all(socket, iov, count): every byte of iov[0..count), or the error; the array
+// is advanced in place on partial writes. A write the kernel takes whole never suspends.
+class WriteAwaiter final : public IoWaiter {
+ public:
+  WriteAwaiter(Socket& socket, iovec* iov, int count) : socket_(socket), iov_(iov), count_(count) {}
+  bool await_ready() { return perform(); }
+  void await_suspend(std::coroutine_handle<> h) noexcept;
+  IoResult await_resume() const noexcept;
+  bool perform() override;
+
+ private:
+  Socket& socket_;
+  iovec* iov_;
+  int count_;
+  std::size_t written_ = 0;
+  IoResult result_{IoStatus::kAborted};
+  bool done_ = false;
+};
+inline WriteAwaiter write_all(Socket& socket, iovec* iov, int count) {
+  return WriteAwaiter(socket, iov, count);
+}
 // Opens a TCP connection; `out` is valid on success. Bounded by the caller's deadline, which
 // aborts `out` through the returned socket (see connect_abortable in the proxy).
 Task<IoResult> connect(Loop& loop, const sockaddr* address, socklen_t length, Socket& out);

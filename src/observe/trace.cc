@@ -48,11 +48,25 @@ void format_traceparent(const TraceContext& t, char out[55]) {
   out[54] = kHex[t.flags & 1];
 }
 
+namespace {
+// Two hex digits per byte value.
+struct HexPairs {
+  char pairs[256][2];
+  constexpr HexPairs() : pairs() {
+    constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 256; ++i) {
+      pairs[i][0] = kHex[i >> 4];
+      pairs[i][1] = kHex[i & 15];
+    }
+  }
+};
+constexpr HexPairs kHexPairs;
+}  // namespace
+
 void random_hex(char* out, std::size_t n, uint64_t a, uint64_t b) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i + 1 < n && i < 32; i += 2) {
     uint64_t source = i < 16 ? a : b;
-    out[i] = kHex[(source >> ((i % 16) * 4)) & 15];
+    std::memcpy(out + i, kHexPairs.pairs[(source >> ((i % 16) * 4)) & 0xff], 2);
   }
 }
 

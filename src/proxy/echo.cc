@@ -43,13 +43,10 @@ void add_field(std::string& json, std::string_view name, std::string_view value,
 
 // The head an upstream would have received, parsed back: the echo shows exactly that.
 std::string forwarded_headers_json(Exchange& x) {
-  x.scratch->truncate(x.scratch_mark);
-  HeadWriter w(*x.scratch);
-  if (!write_upstream_head(x, w, "builtin:echo")) return "{}";
-  std::string head;
-  for (int i = 0; i < w.count(); ++i) {
-    head.append(static_cast<const char*>(w.iov()[i].iov_base), w.iov()[i].iov_len);
-  }
+  HeadWriter w(head_buffer(x, x.request.length + 2 * x.forwarded_path.size() + 1024));
+  write_upstream_head(x, w, "builtin:echo");
+  if (!w.ok()) return "{}";
+  std::string head(w.text());
   http::MessageParser parser(http::MessageParser::Kind::kRequest);
   auto forwarded = std::make_unique<http::RequestHead>();
   if (parser.parse_request(head, *forwarded) != http::HeadStatus::kComplete) return "{}";

@@ -8,14 +8,17 @@
 
 #include <cerrno>
 
+#include "observe/trace.h"
 #include "proxy/exchange.h"
 #include "proxy/session.h"
 
 namespace turnpike::proxy {
 
 Engine::Engine(net::Worker& worker, Shared& shared)
-    : worker_(worker), shared_(shared), snapshots_(shared.snapshots), pool_(worker.timers()),
-      random_(std::random_device{}()) {}
+    : worker_(worker), shared_(shared), snapshots_(shared.snapshots), pool_(worker.timers()) {
+  std::random_device seed;
+  for (uint64_t& word : random_.s) word = (uint64_t{seed()} << 32) | seed();
+}
 
 Engine::~Engine() = default;
 
@@ -114,12 +117,7 @@ void Engine::detach(ClientConnection* c) {
 }
 
 void Engine::new_request_id(char out[32]) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  uint64_t a = random_(), b = random_();
-  for (int i = 0; i < 16; ++i) {
-    out[i] = kHex[(a >> (i * 4)) & 15];
-    out[16 + i] = kHex[(b >> (i * 4)) & 15];
-  }
+  observe::random_hex(out, 32, random_.next(), random_.next());
 }
 
 }  // namespace turnpike::proxy

@@ -81,8 +81,8 @@ struct Exchange {
   std::string_view query;      // after '?', empty when none
   bool has_query = false;
   bool absolute_form = false;
-  net::BufferRef scratch;      // normalized path, then the forwarded head's own text
-  std::size_t scratch_mark = 0;  // scratch bytes that outlive one attempt (the paths)
+  net::BufferRef scratch;      // the normalized and forwarded paths
+  net::BufferRef out;          // where forwarded heads are composed
   std::string_view path;       // normalized (in scratch)
   std::string_view request_id;
   char generated_id[32];

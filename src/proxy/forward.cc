@@ -11,40 +11,6 @@ namespace turnpike::proxy {
 using http::Header;
 using http::HeaderId;
 
-void HeadWriter::push(const char* data, std::size_t length) {
-  if (length == 0) return;
-  if (count_ > 0) {
-    iovec& last = iov_[count_ - 1];
-    if (static_cast<const char*>(last.iov_base) + last.iov_len == data) {
-      last.iov_len += length;
-      return;
-    }
-  }
-  // 128 slices is more than a head of 100 fields can need (every other field dropped).
-  iov_[count_++] = {const_cast<char*>(data), length};
-}
-
-void HeadWriter::keep(const char* begin, const char* end) { push(begin, end - begin); }
-
-bool HeadWriter::add(std::string_view text) {
-  if (text.size() > scratch_.writable()) return false;
-  char* at = scratch_.write_ptr();
-  std::memcpy(at, text.data(), text.size());
-  scratch_.commit(text.size());
-  push(at, text.size());
-  return true;
-}
-
-bool HeadWriter::add_header(std::string_view name, std::string_view value) {
-  return add(name) && add(": ") && add(value) && add("\r\n");
-}
-
-std::size_t HeadWriter::size() const {
-  std::size_t total = 0;
-  for (int i = 0; i < count_; ++i) total += iov_[i].iov_len;
-  return total;
-}
-
 bool is_sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (unsigned char c : id) {
@@ -182,40 +148,60 @@ void mark_request_fields(Exchange& x) {
   drop_connection_named(x.request.headers);
 }
 
-bool write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback) {
-  const http::RequestHead& r = x.request;
-  bool ok = w.add(r.method) && w.add(" ");
-  w.keep(x.forwarded_path.data(), x.forwarded_path.data() + x.forwarded_path.size());
-  if (x.has_query) ok = ok && w.add("?") && (w.keep(x.query.data(), x.query.data() + x.query.size()), true);
-  ok = ok && w.add(" HTTP/1.1\r\n");
+net::Buffer& head_buffer(Exchange& x, std::size_t capacity) {
+  if (!x.out || x.out->capacity() < capacity) x.out = x.engine.buffers().acquire(capacity);
+  x.out->clear();
+  return *x.out;
+}
 
-  for (const Header& h : r.headers) {
-    if (h.forward) w.keep(h.name.data(), h.line_end);
+void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback) {
+  const http::RequestHead& r = x.request;
+  w.add(r.method);
+  w.add(" ");
+  w.add(x.forwarded_path);
+  if (x.has_query) {
+    w.add("?");
+    w.add(x.query);
   }
+  w.add(" HTTP/1.1\r\n");
+  // Runs of forwarded lines are copied as they arrived.
+  const char* run = nullptr;
+  const char* run_end = nullptr;
+  for (const Header& h : r.headers) {
+    if (!h.forward) continue;
+    if (h.name.data() != run_end) {
+      if (run) w.add(run, run_end);
+      run = h.name.data();
+    }
+    run_end = h.line_end;
+  }
+  if (run) w.add(run, run_end);
   if (x.absolute_form || x.host.empty()) {
-    ok = ok && w.add_header("Host", x.host.empty() ? host_fallback : x.host);
+    w.add_header("Host", x.host.empty() ? host_fallback : x.host);
   }
 
   bool trusted = peer_trusted(x);
   // X-Forwarded-For: what the client sent, then the peer (always appended).
-  ok = ok && w.add("X-Forwarded-For: ");
+  w.add("X-Forwarded-For: ");
   for (const Header& h : r.headers) {
     if (h.id == HeaderId::kXForwardedFor && !trim(h.value).empty()) {
-      ok = ok && w.add(trim(h.value)) && w.add(", ");
+      w.add(trim(h.value));
+      w.add(", ");
     }
   }
-  ok = ok && w.add(x.peer_ip) && w.add("\r\n");
+  w.add(x.peer_ip);
+  w.add("\r\n");
   const Header* proto = trusted ? r.headers.find(HeaderId::kXForwardedProto) : nullptr;
-  ok = ok && w.add_header("X-Forwarded-Proto", proto ? proto->value : std::string_view("http"));
+  w.add_header("X-Forwarded-Proto", proto ? proto->value : std::string_view("http"));
   const Header* fwd_host = trusted ? r.headers.find(HeaderId::kXForwardedHost) : nullptr;
   std::string_view forwarded_host = fwd_host ? fwd_host->value : x.host;
-  if (!forwarded_host.empty()) ok = ok && w.add_header("X-Forwarded-Host", forwarded_host);
-  if (x.request_id.data() == x.generated_id) ok = ok && w.add_header("X-Request-Id", x.request_id);
-  ok = ok && w.add_header("traceparent", std::string_view(x.traceparent, sizeof(x.traceparent)));
-  return ok && w.add("\r\n");
+  if (!forwarded_host.empty()) w.add_header("X-Forwarded-Host", forwarded_host);
+  if (x.request_id.data() == x.generated_id) w.add_header("X-Request-Id", x.request_id);
+  w.add_header("traceparent", std::string_view(x.traceparent, sizeof(x.traceparent)));
+  w.add("\r\n");
 }
 
-bool write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
+void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
   http::ResponseHead& r = x.response;
   for (Header& h : r.headers) {
     h.forward = !hop_by_hop(h.id) && h.id != HeaderId::kXRequestId &&
@@ -227,19 +213,29 @@ bool write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
   std::to_chars(status, status + 3, r.status);
   status[3] = ' ';
   std::string_view reason = r.reason.empty() ? http::reason_phrase(r.status) : r.reason;
-  bool ok = w.add("HTTP/1.1 ") && w.add(std::string_view(status, 4)) && w.add(reason) &&
-            w.add("\r\n");
+  w.add("HTTP/1.1 ");
+  w.add(std::string_view(status, 4));
+  w.add(reason);
+  w.add("\r\n");
+  const char* run = nullptr;
+  const char* run_end = nullptr;
   for (const Header& h : r.headers) {
-    if (h.forward) w.keep(h.name.data(), h.line_end);
+    if (!h.forward) continue;
+    if (h.name.data() != run_end) {
+      if (run) w.add(run, run_end);
+      run = h.name.data();
+    }
+    run_end = h.line_end;
   }
-  ok = ok && w.add_header("X-Request-Id", x.request_id);
-  if (body == ResponseBody::kRechunk) ok = ok && w.add("Transfer-Encoding: chunked\r\n");
+  if (run) w.add(run, run_end);
+  w.add_header("X-Request-Id", x.request_id);
+  if (body == ResponseBody::kRechunk) w.add("Transfer-Encoding: chunked\r\n");
   if (x.close_after) {
-    ok = ok && w.add("Connection: close\r\n");
+    w.add("Connection: close\r\n");
   } else if (x.request.version_minor == 0) {
-    ok = ok && w.add("Connection: keep-alive\r\n");
+    w.add("Connection: keep-alive\r\n");
   }
-  return ok && w.add("\r\n");
+  w.add("\r\n");
 }
 
 std::string client_ip(const Exchange& x) {

@@ -1,11 +1,13 @@
 // What the gateway changes in a message it forwards (SPEC §4): hop-by-hop fields out,
-// X-Forwarded-* and X-Request-Id in, the path rewritten. Heads are written as an iovec list of
-// the client's own header lines (no copy) plus the few lines the gateway adds.
+// X-Forwarded-* and X-Request-Id in, the path rewritten. A forwarded head is written as one
+// contiguous block: copying a few hundred bytes costs less than handing the kernel a slice per
+// header run (measured: the kernel's per-slice copy showed up at twice nginx's share).
 #pragma once
 
 #include <sys/uio.h>
 
 #include <array>
+#include <cstring>
 #include <string_view>
 
 #include "net/buffer.h"
@@ -13,25 +15,58 @@
 
 namespace turnpike::proxy {
 
-// Collects a head as slices: kept bytes in place, added text copied into a scratch buffer.
+// Writes a head as one contiguous block at the end of `out`.
 class HeadWriter {
  public:
-  explicit HeadWriter(net::Buffer& scratch) : scratch_(scratch) {}
+  explicit HeadWriter(net::Buffer& out) : out_(out), start_(out.write_ptr()) {}
 
-  // A slice that stays where it is (the client's or upstream's header lines).
-  void keep(const char* begin, const char* end);
-  // Text copied into the scratch buffer; false when the scratch buffer is full.
-  bool add(std::string_view text);
-  bool add_header(std::string_view name, std::string_view value);
-
-  iovec* iov() { return iov_.data(); }
-  int count() const { return count_; }
-  std::size_t size() const;
+  void add(std::string_view text) {
+    if (text.size() > out_.writable()) {
+      overflow_ = true;
+      return;
+    }
+    std::memcpy(out_.write_ptr(), text.data(), text.size());
+    out_.commit(text.size());
+  }
+  void add(const char* begin, const char* end) { add(std::string_view(begin, end - begin)); }
+  void add_header(std::string_view name, std::string_view value) {
+    add(name);
+    add(": ");
+    add(value);
+    add("\r\n");
+  }
+  // False when `out` was too small (the head is incomplete).
+  bool ok() const { return !overflow_; }
+  std::string_view text() const {
+    return std::string_view(start_, static_cast<std::size_t>(out_.write_ptr() - start_));
+  }
 
  private:
-  void push(const char* data, std::size_t length);
-  net::Buffer& scratch_;
-  std::array<iovec, 128> iov_;
+  net::Buffer& out_;
+  const char* start_;
+  bool overflow_ = false;
+};
+
+// The slices of one sendmsg: a head, body bytes where they are, chunk framing.
+class Slices {
+ public:
+  void add(const char* data, std::size_t length) {
+    if (length == 0) return;
+    if (count_ > 0) {
+      iovec& last = iov_[count_ - 1];
+      if (static_cast<const char*>(last.iov_base) + last.iov_len == data) {
+        last.iov_len += length;
+        return;
+      }
+    }
+    iov_[count_++] = {const_cast<char*>(data), length};
+  }
+  void add(std::string_view s) { add(s.data(), s.size()); }
+  iovec* iov() { return iov_.data(); }
+  int count() const { return count_; }
+
+ private:
+  std::array<iovec, 8> iov_;
   int count_ = 0;
 };
 
@@ -47,7 +82,7 @@ const char* split_target(Exchange& x);
 // Marks which request fields are forwarded (hop-by-hop and replaced ones are not).
 void mark_request_fields(Exchange& x);
 // The upstream request head. `host_fallback` is used when the client sent no Host (HTTP/1.0).
-bool write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback);
+void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback);
 
 enum class ResponseBody : uint8_t {
   kAsIs,      // forward the upstream's framing unchanged
@@ -55,7 +90,9 @@ enum class ResponseBody : uint8_t {
   kDechunk,   // chunked upstream body -> close-delimited to an HTTP/1.0 client
 };
 // The client response head.
-bool write_client_head(Exchange& x, HeadWriter& w, ResponseBody body);
+void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body);
+// A buffer of at least `capacity` bytes for composing a head (x.out, cleared).
+net::Buffer& head_buffer(Exchange& x, std::size_t capacity);
 
 // The address the gateway believes is the client's (X-Forwarded-For is believed only from
 // trusted proxies), as text.

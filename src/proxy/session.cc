@@ -203,16 +203,19 @@ Task<Failure> open_upstream(Exchange& x, const upstream::Target& target) {
 // Sends the head with whatever body arrived with it, then streams the rest of the body.
 Task<Failure> send_request(Exchange& x, const upstream::Target& target) {
   const config::Upstream& spec = x.route->group->spec();
-  x.scratch->truncate(x.scratch_mark);
-  HeadWriter w(*x.scratch);
-  if (!write_upstream_head(x, w, target.address)) co_return Failure::kUpstreamGarbage;
-  const char* body = x.client.buffer->read_ptr() + x.request.length;
-  w.keep(body, body + x.body_buffered);
+  // The forwarded head is at most the client's head plus the paths and the added fields.
+  HeadWriter w(head_buffer(x, x.request.length + 2 * x.forwarded_path.size() + x.peer_ip.size() +
+                                  x.host.size() + 512));
+  write_upstream_head(x, w, target.address);
+  if (!w.ok()) co_return Failure::kUpstreamGarbage;
+  Slices out;
+  out.add(w.text());
+  out.add(x.client.buffer->read_ptr() + x.request.length, x.body_buffered);
   ++x.upstream->requests;
   net::IoResult r;
   {
     ScopedDeadline deadline(x.engine.timers(), x.upstream_deadline, spec.timeouts.idle);
-    r = co_await net::write_all(x.upstream->socket, w.iov(), w.count());
+    r = co_await net::write_all(x.upstream->socket, out.iov(), out.count());
   }
   if (!r.ok()) co_return x.upstream_failure(r);
   if (x.body_complete) co_return Failure::kNone;
@@ -408,7 +411,6 @@ Task<bool> respond(Exchange& x, HeadRead head) {
   }
   mark_request_fields(x);
   set_forwarded_path(x, match.strip_length);
-  x.scratch_mark = x.scratch->readable();
   x.close_after = !x.request.keep_alive || x.engine.draining();
 
   if (x.route->spec->timeout) {

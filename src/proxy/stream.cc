@@ -162,8 +162,10 @@ struct ResponseStream {
     s->dechunk_out += length;
   }
 
-  // Appends the client-bound form of `data` to `w`; returns the bytes of `data` used.
-  std::size_t frame(HeadWriter& w, char* data, std::size_t length, bool& ok) {
+  char size_line[24];  // the current piece's chunk size line (re-chunking)
+
+  // Adds the client-bound form of `data` to `out`; returns the bytes of `data` used.
+  std::size_t frame(Slices& out, char* data, std::size_t length, bool& ok) {
     const http::ResponseHead& r = x.response;
     std::size_t used = length;
     switch (r.framing) {
@@ -188,7 +190,7 @@ struct ResponseStream {
         used = progress.consumed;
         done = progress.complete;
         if (mode == ResponseBody::kDechunk) {
-          w.keep(start, dechunk_out);
+          out.add(start, dechunk_out - start);
           extra_bytes = used < length;
           return used;
         }
@@ -200,15 +202,14 @@ struct ResponseStream {
     extra_bytes = extra_bytes || used < length;
     if (used == 0) return 0;
     if (mode == ResponseBody::kRechunk) {
-      char size_line[24];
       auto [end, ec] = std::to_chars(size_line, size_line + 16, used, 16);
       *end++ = '\r';
       *end++ = '\n';
-      ok = ok && w.add(std::string_view(size_line, end - size_line));
-      w.keep(data, data + used);
-      ok = ok && w.add("\r\n");
+      out.add(size_line, end - size_line);
+      out.add(data, used);
+      out.add("\r\n");
     } else {
-      w.keep(data, data + used);
+      out.add(data, used);
     }
     return used;
   }
@@ -239,16 +240,18 @@ Task<Failure> stream_response(Exchange& x) {
   net::Buffer& buffer = *x.upstream_buffer;
 
   // The head, with the body bytes that came with it, in one write.
-  x.scratch->truncate(x.scratch_mark);
-  HeadWriter w(*x.scratch);
-  bool ok = write_client_head(x, w, mode);
+  HeadWriter w(head_buffer(x, r.length + x.request_id.size() + 256));
+  write_client_head(x, w, mode);
+  bool ok = w.ok();
+  Slices out;
+  out.add(w.text());
   char* body = buffer.read_ptr() + r.length;
   std::size_t available = buffer.readable() - r.length;
-  stream.frame(w, body, available, ok);
+  stream.frame(out, body, available, ok);
   if (!ok) co_return Failure::kUpstreamGarbage;
-  if (stream.done && mode == ResponseBody::kRechunk) w.add("0\r\n\r\n");
+  if (stream.done && mode == ResponseBody::kRechunk) out.add("0\r\n\r\n");
   x.client.exchange = &x;
-  net::IoResult written = co_await write_to_client(x, w.iov(), w.count());
+  net::IoResult written = co_await write_to_client(x, out.iov(), out.count());
   x.response_started = true;
   if (!written.ok()) co_return x.client_failure();
 
@@ -270,8 +273,7 @@ Task<Failure> stream_response(Exchange& x) {
     }
     if (!got.ok()) co_return x.upstream_failure(got);
     buffer.commit(got.bytes);
-    x.scratch->truncate(x.scratch_mark);
-    HeadWriter piece(*x.scratch);
+    Slices piece;
     stream.frame(piece, buffer.read_ptr(), buffer.readable(), ok);
     if (!ok) co_return Failure::kUpstreamGarbage;
     if (stream.done && mode == ResponseBody::kRechunk) piece.add("0\r\n\r\n");
