@@ -36,22 +36,18 @@ constexpr Known kKnown[] = {
     {"server", HeaderId::kServer},
 };
 
-// Known names bucketed by length, so a name is compared with at most a few candidates.
-struct ByLength {
-  std::array<std::array<const Known*, 4>, 20> slots{};
-  constexpr ByLength() {
-    for (const Known& k : kKnown) {
-      auto& row = slots[k.name.size()];
-      for (auto& slot : row) {
-        if (!slot) {
-          slot = &k;
-          break;
-        }
-      }
-    }
+// Every field of every head is classified: a name is compared only with the known names of its
+// length whose first and last letters match (at most one, for these names).
+struct Index {
+  std::array<const Known*, 32 * 32> slots{};  // (length, first letter) -> candidates chain head
+  constexpr static std::size_t key(std::size_t length, unsigned char first) {
+    return (length & 31) * 32 + (first & 31);
+  }
+  constexpr Index() {
+    for (const Known& k : kKnown) slots[key(k.name.size(), k.name[0])] = &k;
   }
 };
-constexpr ByLength kByLength;
+constexpr Index kIndex;
 
 }  // namespace
 
@@ -66,11 +62,9 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 HeaderId classify_header(std::string_view name) {
-  if (name.size() >= kByLength.slots.size()) return HeaderId::kOther;
-  for (const Known* k : kByLength.slots[name.size()]) {
-    if (!k) break;
-    if (iequals(name, k->name)) return k->id;
-  }
+  if (name.empty() || name.size() > 31) return HeaderId::kOther;
+  const Known* k = kIndex.slots[Index::key(name.size(), lower(name[0]))];
+  if (k && iequals(name, k->name)) return k->id;
   return HeaderId::kOther;
 }
 

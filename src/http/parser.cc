@@ -155,14 +155,31 @@ struct ConnectionTokens {
   bool close = false;
   bool keep_alive = false;
   bool upgrade = false;
+  bool names_fields = false;  // another token: it names a hop-by-hop field
 };
 ConnectionTokens connection_tokens(const HeaderList& headers) {
   ConnectionTokens t;
+  if (headers.count(HeaderId::kConnection) == 0) return t;
   for (const Header& h : headers) {
     if (h.id != HeaderId::kConnection) continue;
-    t.close = t.close || has_token(h.value, "close");
-    t.keep_alive = t.keep_alive || has_token(h.value, "keep-alive");
-    t.upgrade = t.upgrade || has_token(h.value, "upgrade");
+    std::string_view list = h.value;
+    while (!list.empty()) {
+      std::size_t comma = list.find(',');
+      std::string_view token = list.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      if (token.size() == 5 && iequals(token, "close")) {
+        t.close = true;
+      } else if (token.size() == 10 && iequals(token, "keep-alive")) {
+        t.keep_alive = true;
+      } else if (token.size() == 7 && iequals(token, "upgrade")) {
+        t.upgrade = true;
+      } else if (!token.empty()) {
+        t.names_fields = true;
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
   }
   return t;
 }
@@ -287,6 +304,7 @@ HeadStatus MessageParser::parse_request(std::string_view head, RequestHead& out)
 
   ConnectionTokens tokens = connection_tokens(out.headers);
   out.keep_alive = keep_alive_for(out.version_minor, tokens);
+  out.connection_names_fields = tokens.names_fields;
   const Header* expect = out.headers.find(HeaderId::kExpect);
   out.expect_continue = expect && iequals(expect->value, "100-continue");
   const Header* upgrade = out.headers.find(HeaderId::kUpgrade);
@@ -315,7 +333,9 @@ HeadStatus MessageParser::parse_response(std::string_view head, bool request_was
   }
   if (has_te && has_cl) return fail("both Content-Length and Transfer-Encoding");
 
-  out.keep_alive = keep_alive_for(out.version_minor, connection_tokens(out.headers));
+  ConnectionTokens tokens = connection_tokens(out.headers);
+  out.keep_alive = keep_alive_for(out.version_minor, tokens);
+  out.connection_names_fields = tokens.names_fields;
 
   // RFC 9112 §6.3, in its order.
   if (request_was_head || out.status < 200 || out.status == 204 || out.status == 304) {

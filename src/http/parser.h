@@ -53,6 +53,7 @@ struct RequestHead {
   bool keep_alive = true;
   bool expect_continue = false;
   bool websocket = false;  // Upgrade: websocket with Connection: upgrade
+  bool connection_names_fields = false;  // Connection lists fields to drop (hop-by-hop)
   bool is_head = false;    // method HEAD: the response has no body
 };
 
@@ -65,6 +66,7 @@ struct ResponseHead {
   Framing framing = Framing::kNone;
   uint64_t content_length = 0;
   bool keep_alive = true;
+  bool connection_names_fields = false;
 };
 
 // One message at a time: parse its head, then (for chunked bodies) feed it the body bytes.

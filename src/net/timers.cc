@@ -29,7 +29,10 @@ Deadline::List* Timers::list_for(Duration after) {
 
 void Timers::arm(Deadline& d, Duration after) {
   if (d.list_) disarm(d);
-  Deadline::List* list = list_for(after);
+  Deadline::List* list = d.last_list_ && d.last_list_->after == after && d.timers_ == this
+                             ? d.last_list_
+                             : list_for(after);
+  d.last_list_ = list;
   d.timers_ = this;
   d.list_ = list;
   d.expired_ = false;

@@ -39,6 +39,7 @@ class Deadline {
   Deadline* prev_ = nullptr;
   Deadline* next_ = nullptr;
   List* list_ = nullptr;
+  List* last_list_ = nullptr;  // most deadlines are re-armed with the same duration
   Timers* timers_ = nullptr;
   Clock::time_point at_{};
   void* owner_;

@@ -63,11 +63,15 @@ struct HexPairs {
 constexpr HexPairs kHexPairs;
 }  // namespace
 
+namespace {
+void hex16(char* out, uint64_t v) {
+  for (int k = 0; k < 8; ++k) std::memcpy(out + 2 * k, kHexPairs.pairs[(v >> (8 * k)) & 0xff], 2);
+}
+}  // namespace
+
 void random_hex(char* out, std::size_t n, uint64_t a, uint64_t b) {
-  for (std::size_t i = 0; i + 1 < n && i < 32; i += 2) {
-    uint64_t source = i < 16 ? a : b;
-    std::memcpy(out + i, kHexPairs.pairs[(source >> ((i % 16) * 4)) & 0xff], 2);
-  }
+  hex16(out, a);
+  if (n >= 32) hex16(out + 16, b);
 }
 
 }  // namespace turnpike::observe

@@ -29,7 +29,7 @@ bool parse_traceparent(std::string_view value, TraceContext& out);
 // "00-<trace>-<span>-<flags>": what the gateway forwards (55 characters).
 void format_traceparent(const TraceContext& t, char out[55]);
 
-// Writes `n` (even, at most 32) random lower-case hex digits from two 64-bit random values.
+// Writes 16 (from `a`) or 32 (from `a` and `b`) lower-case hex digits: `n` is 16 or 32.
 void random_hex(char* out, std::size_t n, uint64_t a, uint64_t b);
 
 }  // namespace turnpike::observe

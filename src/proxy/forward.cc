@@ -56,27 +56,12 @@ const char* split_target(Exchange& x) {
 
 namespace {
 
-// The Connection header's tokens other than close/keep-alive/upgrade name more hop-by-hop
-// fields (RFC 9110 §7.6.1).
-bool names_extra_fields(std::string_view connection) {
-  while (!connection.empty()) {
-    std::size_t comma = connection.find(',');
-    std::string_view token = connection.substr(0, comma);
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
-    if (!token.empty() && !http::iequals(token, "close") && !http::iequals(token, "keep-alive") &&
-        !http::iequals(token, "upgrade")) {
-      return true;
-    }
-    if (comma == std::string_view::npos) break;
-    connection.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-void drop_connection_named(http::HeaderList& headers) {
+// The Connection header's tokens other than close/keep-alive/upgrade name more hop-by-hop fields
+// (RFC 9110 §7.6.1); the parser noted whether there are any.
+void drop_connection_named(http::HeaderList& headers, bool names_fields) {
+  if (!names_fields) return;
   for (const Header& connection : headers) {
-    if (connection.id != HeaderId::kConnection || !names_extra_fields(connection.value)) continue;
+    if (connection.id != HeaderId::kConnection) continue;
     for (Header& h : headers) {
       if (h.forward && http::has_token(connection.value, h.name)) h.forward = false;
     }
@@ -145,7 +130,7 @@ void mark_request_fields(Exchange& x) {
         h.forward = !hop_by_hop(h.id);
     }
   }
-  drop_connection_named(x.request.headers);
+  drop_connection_named(x.request.headers, x.request.connection_names_fields);
 }
 
 net::Buffer& head_buffer(Exchange& x, std::size_t capacity) {
@@ -207,7 +192,7 @@ void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
     h.forward = !hop_by_hop(h.id) && h.id != HeaderId::kXRequestId &&
                 !(body == ResponseBody::kDechunk && h.id == HeaderId::kTransferEncoding);
   }
-  drop_connection_named(r.headers);
+  drop_connection_named(r.headers, r.connection_names_fields);
 
   char status[4];
   std::to_chars(status, status + 3, r.status);
