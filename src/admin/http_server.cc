@@ -195,16 +195,33 @@ net::Task<void> HttpServer::serve(int fd) {
       co_await net::write_all(conn.socket, &iov, 1);
       break;
     }
-    // The body, whole (bounded).
+    // Copied out of `buffer` now: reading the body may reallocate it.
     Request request;
+    request.method = std::string(head->method);
+    std::string_view target = head->target;
+    std::size_t q = target.find('?');
+    request.path = url_decode(target.substr(0, q));
+    if (q != std::string_view::npos) parse_query(target.substr(q + 1), request.query);
+    for (const http::Header& h : head->headers) {
+      std::string& value = request.headers[lower(h.name)];
+      if (!value.empty()) value += ", ";
+      value += h.value;
+    }
+    uint64_t content_length = head->content_length;
+    http::Framing framing = head->framing;
+    bool keep_alive_requested = head->keep_alive;
+    std::size_t head_length = head->length;
+    head.reset();
+
+    // The body, whole (bounded).
     std::string body;
-    std::size_t consumed = head->length;
+    std::size_t consumed = head_length;
     bool too_large = false, bad_body = false;
-    if (head->framing == http::Framing::kContentLength) {
-      if (head->content_length > limits_.max_body_bytes) {
+    if (framing == http::Framing::kContentLength) {
+      if (content_length > limits_.max_body_bytes) {
         too_large = true;
       } else {
-        while (buffer.size() - head->length < head->content_length) {
+        while (buffer.size() - head_length < content_length) {
           net::IoResult r = co_await net::read_some(conn.socket, chunk, sizeof(chunk));
           if (!r.ok()) {
             closed = true;
@@ -213,14 +230,14 @@ net::Task<void> HttpServer::serve(int fd) {
           buffer.append(chunk, r.bytes);
         }
         if (closed) break;
-        body = buffer.substr(head->length, head->content_length);
-        consumed += head->content_length;
+        body = buffer.substr(head_length, content_length);
+        consumed += content_length;
       }
-    } else if (head->framing == http::Framing::kChunked) {
+    } else if (framing == http::Framing::kChunked) {
       auto sink = [](void* out, const char* data, std::size_t n) {
         static_cast<std::string*>(out)->append(data, n);
       };
-      std::size_t fed = head->length;
+      std::size_t fed = head_length;
       for (;;) {
         auto progress = parser.feed_chunked(buffer.data() + fed, buffer.size() - fed, sink, &body);
         if (progress.error) {
@@ -252,20 +269,9 @@ net::Task<void> HttpServer::serve(int fd) {
       break;
     }
 
-    request.method = std::string(head->method);
-    std::string_view target = head->target;
-    std::size_t q = target.find('?');
-    request.path = url_decode(target.substr(0, q));
-    if (q != std::string_view::npos) parse_query(target.substr(q + 1), request.query);
-    for (const http::Header& h : head->headers) {
-      std::string& value = request.headers[lower(h.name)];
-      if (!value.empty()) value += ", ";
-      value += h.value;
-    }
     request.body = std::move(body);
-    keep_alive = head->keep_alive && !stopped_;
+    keep_alive = keep_alive_requested && !stopped_;
     buffer.erase(0, consumed);
-    head.reset();
 
     response = co_await handler_(request);
     std::string out = render(response, !keep_alive);

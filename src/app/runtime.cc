@@ -50,17 +50,16 @@ config::LoadOptions load_options() {
   return options;
 }
 
-Compiled compile(const config::LoadResult& loaded, int workers, uint64_t generation,
+Compiled compile(config::LoadResult loaded, int workers, uint64_t generation,
                  const proxy::Snapshot* previous) {
   Compiled out;
   if (!loaded.config) {
-    out.errors = loaded.errors;
+    out.errors = std::move(loaded.errors);
     return out;
   }
   auto start = std::chrono::steady_clock::now();
-  out.config = std::make_shared<const config::Config>(*loaded.config);
+  out.config = std::make_shared<const config::Config>(std::move(*loaded.config));
   out.snapshot = proxy::build_snapshot(out.config, workers, generation, previous, out.errors);
-  if (out.snapshot) out.hash = config::canonical_hash(*out.config);
   out.compile_ms = ms_since(start);
   return out;
 }
@@ -73,6 +72,9 @@ Runtime::Runtime(Options options, int workers, Compiled initial)
   tracer_ = std::make_unique<observe::OtlpExporter>(workers_count_);
   shared_.access_log = access_log_.get();
   shared_.tracer = tracer_.get();
+  shared_.retire_snapshot = [this](std::shared_ptr<const proxy::Snapshot> old) {
+    control_.post([old = std::move(old)]() mutable { old.reset(); });
+  };
   api_ = std::make_unique<admin::Api>(*this);
 }
 
@@ -132,7 +134,8 @@ void Runtime::reload_file(const char* cause, bool only_if_changed) {
   auto start = std::chrono::steady_clock::now();
   config::LoadResult loaded = config::load_string(bytes, load_options());
   double parse_ms = ms_since(start);
-  Compiled next = compile(loaded, workers_count_, generation_ + 1, current_.snapshot.get());
+  Compiled next =
+      compile(std::move(loaded), workers_count_, generation_ + 1, current_.snapshot.get());
   next.parse_ms = parse_ms;
   publish(std::move(next), cause);
 }
@@ -141,7 +144,8 @@ Runtime::Applied Runtime::apply(std::string_view text, bool dry_run) {
   auto start = std::chrono::steady_clock::now();
   config::LoadResult loaded = config::load_string(text, load_options());
   double parse_ms = ms_since(start);
-  Compiled next = compile(loaded, workers_count_, generation_ + 1, current_.snapshot.get());
+  Compiled next =
+      compile(std::move(loaded), workers_count_, generation_ + 1, current_.snapshot.get());
   next.parse_ms = parse_ms;
   Applied result;
   if (dry_run) {
@@ -235,7 +239,11 @@ void Runtime::apply_admin(const config::Config& config) {
   admin_address_ = wanted;
 }
 
-admin::Control::Running Runtime::running() const { return {current_.snapshot, current_.hash}; }
+admin::Control::Running Runtime::running() const {
+  // The fingerprint is computed when first asked for, not on the reload path.
+  if (current_.hash.empty()) current_.hash = config::canonical_hash(*current_.config);
+  return {current_.snapshot, current_.hash};
+}
 
 net::Task<observe::WorkerMetrics> Runtime::gather_metrics() {
   struct Gather {

@@ -26,14 +26,14 @@ namespace turnpike::app {
 struct Compiled {
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<const proxy::Snapshot> snapshot;
-  std::string hash;
+  mutable std::string hash;  // computed on first use (GET /config)
   std::vector<config::ConfigError> errors;
   double parse_ms = 0;
   double compile_ms = 0;
 };
 
 // Compiles the text of a configuration for `workers` workers (`previous`: carry state over).
-Compiled compile(const config::LoadResult& loaded, int workers, uint64_t generation,
+Compiled compile(config::LoadResult loaded, int workers, uint64_t generation,
                  const proxy::Snapshot* previous);
 config::LoadOptions load_options();
 

@@ -15,7 +15,8 @@
 namespace turnpike::proxy {
 
 Engine::Engine(net::Worker& worker, Shared& shared)
-    : worker_(worker), shared_(shared), snapshots_(shared.snapshots), pool_(worker.timers()) {
+    : worker_(worker), shared_(shared), snapshots_(shared.snapshots, shared.retire_snapshot),
+      pool_(worker.timers()) {
   std::random_device seed;
   for (uint64_t& word : random_.s) word = (uint64_t{seed()} << 32) | seed();
 }

@@ -27,6 +27,8 @@ struct Shared {
   std::atomic<int64_t> connections{0};  // client connections open, all workers
   observe::AccessLog* access_log = nullptr;
   observe::OtlpExporter* tracer = nullptr;
+  // Where workers hand snapshots they no longer use, to be freed off the request path.
+  LocalSnapshot::Retire retire_snapshot;
 };
 
 struct ListenerSocket {

@@ -78,6 +78,7 @@ LocalSnapshot::Pin LocalSnapshot::pin() {
   uint64_t version = cell_.version();
   if (!current_ || current_->version != version) {
     auto* fresh = new Held();
+    fresh->retire = &retire_;
     fresh->snapshot = cell_.load();
     fresh->version = version;
     if (current_) {

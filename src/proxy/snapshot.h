@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -56,13 +57,23 @@ class SnapshotCell {
 };
 
 // A worker's handle on the current snapshot. Requests pin it with a plain counter, so workers
-// never write to a shared reference count on the request path.
+// never write to a shared reference count on the request path. A snapshot the worker lets go of
+// is handed to `retire` (the control thread frees it: destroying 10,000 routes must not stall a
+// worker).
 class LocalSnapshot {
+ public:
+  using Retire = std::function<void(std::shared_ptr<const Snapshot>)>;
+
+ private:
   struct Held {
     std::shared_ptr<const Snapshot> snapshot;
     uint64_t version = 0;
     uint32_t pins = 0;
     bool retired = false;
+    const Retire* retire = nullptr;
+    ~Held() {
+      if (retire && *retire && snapshot) (*retire)(std::move(snapshot));
+    }
   };
 
  public:
@@ -91,7 +102,8 @@ class LocalSnapshot {
     Held* held_ = nullptr;
   };
 
-  explicit LocalSnapshot(const SnapshotCell& cell) : cell_(cell) {}
+  explicit LocalSnapshot(const SnapshotCell& cell, Retire retire = {})
+      : cell_(cell), retire_(std::move(retire)) {}
   ~LocalSnapshot();
   LocalSnapshot(const LocalSnapshot&) = delete;
   LocalSnapshot& operator=(const LocalSnapshot&) = delete;
@@ -101,6 +113,7 @@ class LocalSnapshot {
 
  private:
   const SnapshotCell& cell_;
+  Retire retire_;
   Held* current_ = nullptr;
 };
 
