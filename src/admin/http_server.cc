@@ -211,7 +211,14 @@ net::Task<void> HttpServer::serve(int fd) {
     http::Framing framing = head->framing;
     bool keep_alive_requested = head->keep_alive;
     std::size_t head_length = head->length;
+    bool expect_continue = head->expect_continue;
     head.reset();
+    if (expect_continue && framing != http::Framing::kNone && buffer.size() == head_length &&
+        !(framing == http::Framing::kContentLength && content_length > limits_.max_body_bytes)) {
+      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      iovec iov{const_cast<char*>(kContinue), sizeof(kContinue) - 1};
+      co_await net::write_all(conn.socket, &iov, 1);
+    }
 
     // The body, whole (bounded).
     std::string body;

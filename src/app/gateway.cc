@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include "app/runtime.h"
@@ -19,6 +22,15 @@ namespace {
 
 using observe::log_error;
 using observe::log_info;
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
 
 int worker_count(const Options& options, const config::Config& config) {
   if (options.workers > 0) return options.workers;
@@ -69,7 +81,7 @@ int block_signals() {
   return ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-net::Task<void> watch_signals(Runtime& runtime, int signal_fd) {
+net::Task<void> watch_signals(Runtime& runtime, FileWatch& watch, int signal_fd) {
   net::Socket signals(runtime.control(), signal_fd);
   for (;;) {
     signalfd_siginfo info;
@@ -86,6 +98,8 @@ net::Task<void> watch_signals(Runtime& runtime, int signal_fd) {
         break;
       default:
         co_await runtime.drain(info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        watch.stop();
+        co_await net::yield(runtime.control());  // aborted coroutines finish first
         runtime.control().stop();
         co_return;
     }
@@ -96,6 +110,13 @@ Compiled compile_file(const std::string& path, int workers) {
   return compile(config::load_file(path, load_options()), workers, 1, nullptr);
 }
 
+// The file's bytes and what they compile to, from one read (so that the fingerprint the watcher
+// compares with is that of the configuration running).
+Compiled compile_bytes(const std::string& path, const std::string* bytes, int workers) {
+  if (!bytes) return compile_file(path, workers);  // unreadable: load_file says why
+  return compile(config::load_string(*bytes, load_options()), workers, 1, nullptr);
+}
+
 }  // namespace
 
 std::vector<config::ConfigError> validate(const std::string& config_path) {
@@ -104,7 +125,12 @@ std::vector<config::ConfigError> validate(const std::string& config_path) {
 
 int run(const Options& options) {
   int signal_fd = block_signals();
-  Compiled initial = compile_file(options.config_path, 1);
+  // Watch before the first read: a change made while starting is then seen.
+  FileWatch watch(options.config_path);
+  std::string watch_error = watch.arm();
+  std::string bytes;
+  bool readable = read_file(options.config_path, bytes);
+  Compiled initial = compile_bytes(options.config_path, readable ? &bytes : nullptr, 1);
   if (!initial.snapshot) {
     std::fputs(config::format_errors(initial.errors).c_str(), stderr);
     return 1;
@@ -117,7 +143,7 @@ int run(const Options& options) {
   int workers = worker_count(options, *initial.config);
   if (workers != 1) {
     // Per-worker balancer state is sized by the worker count: compile again for it.
-    initial = compile_file(options.config_path, workers);
+    initial = compile_bytes(options.config_path, &bytes, workers);
     if (!initial.snapshot) {
       std::fputs(config::format_errors(initial.errors).c_str(), stderr);
       return 1;
@@ -132,19 +158,20 @@ int run(const Options& options) {
     log_info("listening", {{"listener", l.name}, {"address", l.address.to_string()}});
   }
 
-  Runtime runtime(options, workers, std::move(initial));
+  Runtime runtime(options, workers, std::move(initial), std::hash<std::string>{}(bytes));
   if (std::string error = runtime.start(std::move(listeners)); !error.empty()) {
     log_error(error);
     return 1;
   }
-  FileWatch watch(runtime.control(), options.config_path, net::Duration(100),
-                  [&runtime] { runtime.reload_file("file changed", true); });
-  if (std::string error = watch.start(); !error.empty()) {
-    observe::log_warn("configuration file changes will not be picked up", {{"error", error}});
+  if (watch_error.empty()) {
+    watch.start(runtime.control(), net::Duration(100),
+                [&runtime] { runtime.reload_file("file changed", true); });
+  } else {
+    observe::log_warn("configuration file changes will not be picked up", {{"error", watch_error}});
   }
-  net::spawn(watch_signals(runtime, signal_fd));
+  net::spawn(watch_signals(runtime, watch, signal_fd));
   runtime.control().run();
-  watch.stop();
+  watch.stop();  // before the runtime (and its loop) goes
   runtime.stop();
   log_info("turnpike stopped");
   return 0;

@@ -1,6 +1,10 @@
 // The running gateway on the control thread (see runtime.h).
 #include "app/runtime.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -21,6 +25,23 @@ using observe::log_info;
 using observe::log_warn;
 
 namespace {
+
+// The access log target must be writable: checked when a configuration is compiled, so that
+// validate and apply agree (validate must not create the file, hence access() not open()).
+void check_access_log(const config::Config& config, std::vector<config::ConfigError>& errors) {
+  const std::string& path = config.logging.access_log.path;
+  if (path == "stdout" || path == "stderr" || path == "off") return;
+  std::size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (::access(path.c_str(), F_OK) == 0) {
+    if (::access(path.c_str(), W_OK) != 0) {
+      errors.push_back({"logging.access_log.path", "cannot write " + path + ": " + std::strerror(errno)});
+    }
+  } else if (::access(dir.c_str(), W_OK) != 0) {
+    errors.push_back({"logging.access_log.path",
+                      "cannot create " + path + ": " + dir + ": " + std::strerror(errno)});
+  }
+}
 
 double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
@@ -60,14 +81,15 @@ Compiled compile(config::LoadResult loaded, int workers, uint64_t generation,
   auto start = std::chrono::steady_clock::now();
   out.config = std::make_shared<const config::Config>(std::move(*loaded.config));
   out.snapshot = proxy::build_snapshot(out.config, workers, generation, previous, out.errors);
+  check_access_log(*out.config, out.errors);
+  if (!out.errors.empty()) out.snapshot = nullptr;
   out.compile_ms = ms_since(start);
   return out;
 }
 
-Runtime::Runtime(Options options, int workers, Compiled initial)
-    : options_(std::move(options)), workers_count_(workers), current_(std::move(initial)) {
-  std::string bytes;
-  if (read_file(bytes).empty()) file_digest_ = std::hash<std::string>{}(bytes);
+Runtime::Runtime(Options options, int workers, Compiled initial, std::size_t file_digest)
+    : options_(std::move(options)), workers_count_(workers), current_(std::move(initial)),
+      file_digest_(file_digest) {
   access_log_ = std::make_unique<observe::AccessLog>(workers_count_);
   tracer_ = std::make_unique<observe::OtlpExporter>(workers_count_);
   shared_.access_log = access_log_.get();
@@ -153,25 +175,24 @@ Runtime::Applied Runtime::apply(std::string_view text, bool dry_run) {
     result.generation = generation_;
     return result;
   }
-  std::vector<config::ConfigError> errors = next.errors;
-  uint64_t generation = publish(std::move(next), "admin API");
-  if (generation == 0 && errors.empty()) errors.push_back({"config", "could not be applied"});
-  result.errors = std::move(errors);
+  uint64_t generation = publish(std::move(next), "admin API", &result.errors);
   result.generation = generation;
   return result;
 }
 
-uint64_t Runtime::publish(Compiled next, const char* cause) {
+uint64_t Runtime::publish(Compiled next, const char* cause,
+                          std::vector<config::ConfigError>* errors) {
+  if (next.snapshot) {
+    if (std::string error = apply_observability(*next.config); !error.empty()) {
+      next.errors.push_back({"logging.access_log.path", error});
+      next.snapshot = nullptr;
+    }
+  }
   if (!next.snapshot) {
     ++reloads_failure_;
     log_error("configuration rejected; the running one stays",
               {{"cause", cause}, {"errors", config::format_errors(next.errors)}});
-    return 0;
-  }
-  if (std::string error = apply_observability(*next.config); !error.empty()) {
-    ++reloads_failure_;
-    next.errors.push_back({"logging.access_log.path", error});
-    log_error("configuration rejected; the running one stays", {{"cause", cause}, {"errors", error}});
+    if (errors) *errors = std::move(next.errors);
     return 0;
   }
   if (!same_listeners(*current_.config, *next.config)) {
@@ -322,7 +343,19 @@ net::Task<void> Runtime::drain(const char* cause) {
   if (shared_.connections.load() > 0) {
     log_warn("drain timeout: closing remaining connections",
              {{"connections", std::to_string(shared_.connections.load())}});
+    for (auto& engine : engines_) {
+      proxy::Engine* e = engine.get();
+      e->worker().post([e] { e->close_all_connections(); });
+    }
+    auto cut = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (shared_.connections.load() > 0 && std::chrono::steady_clock::now() < cut) {
+      co_await net::sleep(control_, net::Duration(10));
+    }
   }
+  // The admin listener ends with the process; let its coroutines finish on this loop.
+  if (admin_) admin_->stop();
+  for (auto& retired : retired_admin_) retired->stop();
+  co_await net::yield(control_);
 }
 
 }  // namespace turnpike::app

@@ -39,7 +39,8 @@ config::LoadOptions load_options();
 
 class Runtime final : public admin::Control {
  public:
-  Runtime(Options options, int workers, Compiled initial);
+  // `file_digest`: std::hash of the file bytes `initial` was compiled from.
+  Runtime(Options options, int workers, Compiled initial, std::size_t file_digest);
   ~Runtime() override;
 
   net::Loop& control() { return control_; }
@@ -63,8 +64,10 @@ class Runtime final : public admin::Control {
   double uptime_seconds() const override;
 
  private:
-  // Publishes a compiled configuration (or counts the failure). Returns its generation or 0.
-  uint64_t publish(Compiled next, const char* cause);
+  // Publishes a compiled configuration (or counts the failure and hands back its errors).
+  // Returns its generation, or 0.
+  uint64_t publish(Compiled next, const char* cause,
+                   std::vector<config::ConfigError>* errors = nullptr);
   std::string apply_observability(const config::Config& config);
   void apply_admin(const config::Config& config);
   std::string read_file(std::string& out) const;

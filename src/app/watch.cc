@@ -9,14 +9,11 @@
 
 namespace turnpike::app {
 
-FileWatch::FileWatch(net::Loop& loop, std::string file, net::Duration settle,
-                     std::function<void()> on_change)
-    : loop_(loop), file_(std::move(file)), settle_(settle), on_change_(std::move(on_change)),
-      debounce_(this, &settled) {}
+FileWatch::FileWatch(std::string file) : file_(std::move(file)), debounce_(this, &settled) {}
 
 FileWatch::~FileWatch() { stop(); }
 
-std::string FileWatch::start() {
+std::string FileWatch::arm() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return std::string("inotify: ") + std::strerror(errno);
   std::size_t slash = file_.rfind('/');
@@ -29,29 +26,38 @@ std::string FileWatch::start() {
     ::close(fd);
     return why;
   }
-  inotify_ = std::make_unique<net::Socket>(loop_, fd);
-  net::spawn(read_events());
+  fd_ = fd;
   return {};
+}
+
+void FileWatch::start(net::Loop& loop, net::Duration settle, std::function<void()> on_change) {
+  if (fd_ < 0) return;
+  loop_ = &loop;
+  settle_ = settle;
+  on_change_ = std::move(on_change);
+  inotify_ = std::make_unique<net::Socket>(loop, fd_);
+  net::spawn(read_events());
 }
 
 void FileWatch::stop() {
   if (stopped_) return;
   stopped_ = true;
-  loop_.timers().disarm(debounce_);
-  if (inotify_) inotify_->abort();
+  if (loop_) loop_->timers().disarm(debounce_);
+  inotify_.reset();  // closes it through the loop, which must still exist
+  if (fd_ >= 0 && !loop_) ::close(fd_);
+  fd_ = -1;
 }
 
 net::Task<void> FileWatch::read_events() {
   alignas(inotify_event) char events[4096];
   net::Socket& watch = *inotify_;
-  while (!stopped_) {
+  for (;;) {
     net::IoResult r = co_await net::read_some(watch, events, sizeof(events));
-    if (!r.ok()) break;
+    if (!r.ok() || stopped_) break;
     // Any change in the directory may be ours (editors write temp files, Kubernetes swaps a
     // "..data" symlink): the reload compares the file's bytes and ignores no-op changes.
-    loop_.timers().arm(debounce_, settle_);
+    loop_->timers().arm(debounce_, settle_);
   }
-  watch.close();
 }
 
 void FileWatch::settled(void* self) {

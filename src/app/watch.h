@@ -16,23 +16,28 @@ namespace turnpike::app {
 
 class FileWatch {
  public:
-  // `on_change` runs on `loop`'s thread, `settle` after the last event in a burst.
-  FileWatch(net::Loop& loop, std::string file, net::Duration settle, std::function<void()> on_change);
+  explicit FileWatch(std::string file);
   ~FileWatch();
   FileWatch(const FileWatch&) = delete;
   FileWatch& operator=(const FileWatch&) = delete;
 
-  // Empty string on success, otherwise why watching is not possible.
-  std::string start();
+  // Starts recording changes; call it before the file is first read, so that a change made
+  // while the gateway starts is not missed. Empty string on success, otherwise why not.
+  std::string arm();
+  // Delivers the changes: `on_change` runs on `loop`'s thread, `settle` after the last event of
+  // a burst (including those recorded since arm()).
+  void start(net::Loop& loop, net::Duration settle, std::function<void()> on_change);
+  // Stops delivering; the watch's descriptor is closed while its loop still exists.
   void stop();
 
  private:
   net::Task<void> read_events();
   static void settled(void* self);
 
-  net::Loop& loop_;
   std::string file_;
-  net::Duration settle_;
+  int fd_ = -1;
+  net::Loop* loop_ = nullptr;
+  net::Duration settle_{0};
   std::function<void()> on_change_;
   std::unique_ptr<net::Socket> inotify_;
   net::Deadline debounce_;

@@ -160,7 +160,7 @@ json to_json(const Config& c, bool redact) {
 
 std::string canonical_hash(const Config& config) {
   // nlohmann::json objects keep their keys sorted, so dump() is canonical.
-  std::string text = to_json(config, false).dump();
+  std::string text = to_json(config, false).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);

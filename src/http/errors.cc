@@ -4,6 +4,7 @@
 #include <array>
 
 #include "http/date.h"
+#include "text/json_string.h"
 
 namespace turnpike::http {
 namespace {
@@ -72,24 +73,7 @@ std::string_view reason_phrase(uint16_t status) {
 }
 
 void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
+  text::append_json_escaped(out, s);
 }
 
 std::string render_error(Error e, std::string_view message, std::string_view request_id,

@@ -100,6 +100,15 @@ class Loop {
   std::atomic<bool> stopping_{false};
 };
 
+// co_await yield(loop): lets every coroutine already scheduled run first.
+struct Yield {
+  Loop& loop;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) { loop.schedule(h); }
+  void await_resume() const noexcept {}
+};
+inline Yield yield(Loop& loop) { return Yield{loop}; }
+
 // co_await sleep(loop, d): resumes after `d` (used for back-off, never on the request path).
 class Sleep {
  public:

@@ -1,6 +1,8 @@
 // Access log rings, line format and writer thread (see access_log.h).
 #include "observe/access_log.h"
 
+#include "text/json_string.h"
+
 #include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 namespace turnpike::observe {
 
@@ -52,7 +55,6 @@ void LogRing::consume(std::size_t n) {
 namespace {
 
 void append_string(std::string& out, std::string_view key, std::string_view value, bool first = false) {
-  static constexpr char kHex[] = "0123456789abcdef";
   if (!first) out += ',';
   out += '"';
   out += key;
@@ -62,20 +64,7 @@ void append_string(std::string& out, std::string_view key, std::string_view valu
     return;
   }
   out += '"';
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
+  text::append_json_escaped(out, value);
   out += '"';
 }
 
@@ -167,17 +156,21 @@ std::string AccessLog::open_target(const std::string& path, int& fd) {
 }
 
 std::string AccessLog::set_target(const std::string& path) {
+  {
+    std::lock_guard lock(mutex_);
+    if (path == path_) return {};  // unchanged: keep writing where we write
+  }
   int fd = -1;
   std::string error = open_target(path, fd);
   if (!error.empty()) return error;
-  {
-    std::lock_guard lock(mutex_);
-    if (owns_fd_ && fd_ >= 0 && fd_ != fd) ::close(fd_);
-    fd_ = fd;
-    owns_fd_ = fd > STDERR_FILENO;
-    path_ = path;
-  }
+  std::lock_guard lock(mutex_);
+  if (switch_pending_ && next_fd_ > STDERR_FILENO) ::close(next_fd_);
+  next_fd_ = fd;
+  next_path_ = path;
+  path_ = path;
+  switch_pending_ = true;
   enabled_.store(fd >= 0, std::memory_order_relaxed);
+  wake_.notify_one();
   return {};
 }
 
@@ -193,31 +186,15 @@ uint64_t AccessLog::dropped() const {
   return total;
 }
 
-void AccessLog::flush_once() {
-  int fd;
-  {
-    std::lock_guard lock(mutex_);
-    if (reopen_) {
-      reopen_ = false;
-      if (owns_fd_) {
-        int fresh = -1;
-        if (open_target(path_, fresh).empty()) {
-          ::close(fd_);
-          fd_ = fresh;
-        }
-      }
-    }
-    fd = fd_;
-  }
-  for (auto& ring : rings_) {
-    const char *first, *second;
-    std::size_t first_length, second_length;
-    std::size_t n = ring->readable(first, first_length, second, second_length);
-    if (n == 0) continue;
-    if (fd < 0) {  // off: discard what was queued before the switch
-      ring->consume(n);
-      continue;
-    }
+namespace {
+
+// Writes what a ring holds to `fd` (nothing when fd < 0: the log is off) and consumes it.
+void drain_ring(LogRing& ring, int fd) {
+  const char *first, *second;
+  std::size_t first_length, second_length;
+  std::size_t n = ring.readable(first, first_length, second, second_length);
+  if (n == 0) return;
+  if (fd >= 0) {
     iovec iov[2] = {{const_cast<char*>(first), first_length},
                     {const_cast<char*>(second), second_length}};
     int count = second_length ? 2 : 1;
@@ -240,8 +217,41 @@ void AccessLog::flush_once() {
         iov[0].iov_len -= skip;
       }
     }
-    ring->consume(n);
   }
+  ring.consume(n);
+}
+
+}  // namespace
+
+void AccessLog::flush_once() {
+  bool switching, reopening;
+  int next_fd;
+  std::string next_path;
+  {
+    std::lock_guard lock(mutex_);
+    switching = std::exchange(switch_pending_, false);
+    reopening = std::exchange(reopen_, false);
+    next_fd = next_fd_;
+    next_path = next_path_;
+    next_fd_ = -1;
+  }
+  if (switching) {
+    // Lines queued before the switch still go to the old target (or, when the log was off, to
+    // the new one: they were only written because the new target enabled it); then the old
+    // target is closed here, by the only thread that writes to it.
+    for (auto& ring : rings_) drain_ring(*ring, fd_ >= 0 ? fd_ : next_fd);
+    if (fd_ > STDERR_FILENO) ::close(fd_);
+    fd_ = next_fd;
+    fd_path_ = next_path;
+  }
+  if (reopening && fd_ > STDERR_FILENO) {
+    int fresh = -1;
+    if (open_target(fd_path_, fresh).empty()) {
+      ::close(fd_);
+      fd_ = fresh;
+    }
+  }
+  for (auto& ring : rings_) drain_ring(*ring, fd_);
 }
 
 void AccessLog::run() {
@@ -263,8 +273,7 @@ void AccessLog::stop() {
   }
   if (writer_.joinable()) writer_.join();
   flush_once();
-  std::lock_guard lock(mutex_);
-  if (owns_fd_ && fd_ >= 0) ::close(fd_);
+  if (fd_ > STDERR_FILENO) ::close(fd_);
   fd_ = -1;
 }
 

@@ -74,13 +74,19 @@ class AccessLog {
 
   std::vector<std::unique_ptr<LogRing>> rings_;
   std::atomic<bool> enabled_{false};
-  std::mutex mutex_;  // guards the target (fd_, path_, reopen_) against the writer thread
+  std::mutex mutex_;  // guards the hand-over fields below
   std::condition_variable wake_;
-  int fd_ = -1;
-  bool owns_fd_ = false;
-  std::string path_;
+  // The writer thread alone uses and closes the current target; the control thread hands it a
+  // new one (opened there, so that errors are reported to the reload) through these.
+  std::string path_;  // the target asked for last
+  bool switch_pending_ = false;
+  int next_fd_ = -1;
+  std::string next_path_;
   bool reopen_ = false;
   bool stopping_ = false;
+  // Writer-side state.
+  int fd_ = -1;
+  std::string fd_path_;
   std::thread writer_;
 };
 

@@ -1,6 +1,8 @@
 // Error log lines (see log.h).
 #include "observe/log.h"
 
+#include "text/json_string.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -25,26 +27,7 @@ const char* name_of(Level level) {
   return "info";
 }
 
-void append_escaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-}
+void append_escaped(std::string& out, std::string_view s) { text::append_json_escaped(out, s); }
 
 }  // namespace
 

@@ -131,7 +131,7 @@ void OtlpExporter::export_batch(std::vector<SpanRecord>& batch, const OtlpSettin
                               {"scopeSpans",
                                json::array({{{"scope", {{"name", "turnpike"}}},
                                              {"spans", spans}}})}}})}};
-  int status = http_post(settings.endpoint, "application/json", body.dump(), 2000);
+  int status = http_post(settings.endpoint, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 2000);
   if (status >= 200 && status < 300) {
     exported_.fetch_add(batch.size(), std::memory_order_relaxed);
   } else {

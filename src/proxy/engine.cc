@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "observe/trace.h"
@@ -52,7 +53,7 @@ net::Task<void> Engine::accept_loop(std::size_t index) {
       if (listener.aborted()) break;
       continue;
     }
-    uint64_t max_connections = snapshots_.pin()->config->server.limits.max_connections;
+    uint64_t max_connections = pin()->config->server.limits.max_connections;
     if (shared_.connections.load(std::memory_order_relaxed) >=
         static_cast<int64_t>(max_connections)) {
       ::close(fd);
@@ -76,17 +77,24 @@ observe::WorkerMetrics Engine::metrics_copy() {
   return copy;
 }
 
-void Engine::refresh_snapshot() {
+LocalSnapshot::Pin Engine::pin() {
   LocalSnapshot::Pin pin = snapshots_.pin();
-  std::vector<bool> keep;
-  for (const auto& [name, group] : pin->groups) {
-    for (const auto& target : group->targets()) {
-      if (target.pool_id >= keep.size()) keep.resize(target.pool_id + 1);
-      keep[target.pool_id] = true;
+  if (pin->generation != pruned_generation_) {
+    pruned_generation_ = pin->generation;
+    std::vector<bool> keep;
+    for (const auto& [name, group] : pin->groups) {
+      for (const auto& target : group->targets()) {
+        if (target.pool_id >= keep.size()) keep.resize(target.pool_id + 1);
+        keep[target.pool_id] = true;
+      }
     }
+    keep.resize(std::max<std::size_t>(keep.size(), 1));  // never empty: empty means "all"
+    pool_.retain(keep);
   }
-  pool_.retain(keep);
+  return pin;
 }
+
+void Engine::refresh_snapshot() { pin(); }
 
 void Engine::begin_drain() {
   draining_ = true;
@@ -95,6 +103,13 @@ void Engine::begin_drain() {
     if (c->idle) c->socket.abort();
   }
   pool_.close_all();
+}
+
+void Engine::close_all_connections() {
+  for (ClientConnection* c = connections_; c; c = c->next) {
+    if (c->current) c->current->cancel_for_client_gone();
+    c->socket.abort();
+  }
 }
 
 void Engine::attach(ClientConnection* c) {

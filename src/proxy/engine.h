@@ -48,7 +48,9 @@ class Engine {
   net::Timers& timers() { return worker_.timers(); }
   net::BufferPool& buffers() { return worker_.buffers(); }
   Shared& shared() { return shared_; }
-  LocalSnapshot& snapshots() { return snapshots_; }
+  // The newest snapshot, pinned for a request. The first time a worker sees a snapshot it also
+  // closes idle connections to targets that snapshot no longer has.
+  LocalSnapshot::Pin pin();
   UpstreamPool& upstream_pool() { return pool_; }
   observe::WorkerMetrics& metrics() { return metrics_; }
   // A copy of this worker's metrics with pooled connection counts filled in (worker thread).
@@ -67,6 +69,9 @@ class Engine {
   // connections close after their current response.
   void begin_drain();
   std::size_t open_connections() const { return connection_count_; }
+  // On the worker's thread, when the drain timeout has passed: ends every connection now
+  // (requests in flight are cut; their upstream connections are closed).
+  void close_all_connections();
 
   // A new request id: 32 lower-case hex digits.
   void new_request_id(char out[32]);
@@ -81,6 +86,7 @@ class Engine {
   net::Worker& worker_;
   Shared& shared_;
   LocalSnapshot snapshots_;
+  uint64_t pruned_generation_ = 0;
   observe::WorkerMetrics metrics_;
   UpstreamPool pool_;
   std::vector<ListenerSocket> listeners_;

@@ -37,6 +37,7 @@ class ClientConnection final : public net::ReadinessListener {
   net::BufferRef buffer;  // held from the first byte of a request to the end of its response
   net::Deadline deadline;  // bounds the current wait on the client (header, idle, body, write)
   Exchange* exchange = nullptr;  // the request whose response is being awaited, if any
+  Exchange* current = nullptr;   // the request being served, if any
   bool idle = false;             // waiting for the next request (drain closes these)
   uint32_t requests = 0;
 

@@ -422,7 +422,12 @@ Task<bool> respond(Exchange& x, HeadRead head) {
 }
 
 Task<bool> handle_request(ClientConnection& c) {
-  Exchange x(c, c.engine.snapshots().pin());
+  Exchange x(c, c.engine.pin());
+  c.current = &x;
+  struct Clear {
+    ClientConnection& c;
+    ~Clear() { c.current = c.exchange = nullptr; }
+  } clear{c};
   x.started = net::Clock::now();
   x.started_unix_ns = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -458,7 +463,7 @@ Task<void> serve(Engine& engine, int fd, net::Address peer, const std::string& l
       if (engine.draining()) break;
       net::Duration wait;
       {
-        const config::Limits& lim = engine.snapshots().pin()->config->server.limits;
+        const config::Limits& lim = engine.pin()->config->server.limits;
         wait = client.requests == 0 ? lim.header_timeout : lim.idle_timeout;
       }
       ScopedDeadline deadline(engine.timers(), client.deadline, wait);

@@ -45,6 +45,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(uint32_t pool_id) {
 void UpstreamPool::put(std::unique_ptr<UpstreamConnection> conn,
                        const config::Keepalive& keepalive) {
   if (conn->socket.hangup() || conn->socket.aborted()) return;
+  if (!keep_.empty() && (conn->pool_id >= keep_.size() || !keep_[conn->pool_id])) return;
   if (conn->pool_id >= slots_.size()) slots_.resize(conn->pool_id + 1);
   Slot& slot = slots_[conn->pool_id];
   if (slot.count >= keepalive.max_idle_per_worker) return;
@@ -65,6 +66,7 @@ void UpstreamPool::close_target(uint32_t pool_id) {
 }
 
 void UpstreamPool::retain(const std::vector<bool>& keep) {
+  keep_ = keep;
   for (uint32_t id = 0; id < slots_.size(); ++id) {
     if (id >= keep.size() || !keep[id]) close_target(id);
   }

@@ -53,7 +53,8 @@ class UpstreamPool {
 
   // The most recently used idle connection to this target, or null.
   std::unique_ptr<UpstreamConnection> take(uint32_t pool_id);
-  // Keeps `conn` for reuse, or closes it when the target's idle list is full.
+  // Keeps `conn` for reuse, or closes it when the target's idle list is full or the target is no
+  // longer in the configuration.
   void put(std::unique_ptr<UpstreamConnection> conn, const config::Keepalive& keepalive);
   // Closes every idle connection (drain) or those of one target.
   void close_all();
@@ -73,6 +74,7 @@ class UpstreamPool {
 
   net::Timers& timers_;
   std::vector<Slot> slots_;  // indexed by pool id
+  std::vector<bool> keep_;   // targets of the running configuration (empty: all)
 };
 
 }  // namespace turnpike::proxy

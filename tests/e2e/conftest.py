@@ -23,6 +23,7 @@ import pytest
 
 from support import gateway as gw_mod
 from support.gateway import Gateway
+from support.otlp import OtlpReceiver
 from support.upstream import UpstreamServer
 
 
@@ -41,6 +42,7 @@ class Stack:
         self.workdir = Path(workdir)
         self.gateways: list[Gateway] = []
         self.upstreams: list[UpstreamServer] = []
+        self.receivers: list[OtlpReceiver] = []
 
     def gateway(self, config: str, workers: int = 1, start: bool = True, **kwargs) -> Gateway:
         g = Gateway(self.workdir / f"gw{len(self.gateways)}", config, workers=workers, **kwargs)
@@ -53,6 +55,11 @@ class Stack:
         u = UpstreamServer(handler, **kwargs)
         self.upstreams.append(u)
         return u
+
+    def otlp(self, **kwargs) -> OtlpReceiver:
+        r = OtlpReceiver(**kwargs)
+        self.receivers.append(r)
+        return r
 
     def close(self) -> list[str]:
         """Stops everything; returns what went wrong with the gateways."""
@@ -72,6 +79,8 @@ class Stack:
                 problems.append(f"turnpike exited {code} on SIGTERM at teardown\n{g.logs()}")
         for u in self.upstreams:
             u.stop()
+        for r in self.receivers:
+            r.stop()
         return problems
 
 
@@ -94,6 +103,12 @@ def gateway(stack):
 def upstream(stack):
     """upstream(handler=echo, store_limit=1MiB, body_delay=0, read_body=True)."""
     return stack.upstream
+
+
+@pytest.fixture
+def otlp(stack):
+    """otlp(status=200): an OTLP/HTTP JSON receiver; `.endpoint` is its /v1/traces URL."""
+    return stack.otlp
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,9 @@
 """The turnpike process under test: inline YAML in a temp file, a free port on 127.0.0.1,
 stdout/stderr captured to files, started with a readiness deadline, stopped by PID.
+
+A config may use `$admin` (127.0.0.1:ADMIN_PORT, a second free port picked with the listener's);
+the gateway then also waits for the admin listener, and `gw.admin()` is a client for it.
+`gw.write_config(...)` rewrites the watched file (atomically or in place) for reload tests.
 """
 from __future__ import annotations
 
@@ -14,9 +18,14 @@ from pathlib import Path
 from typing import Optional
 
 from . import client
+from . import logs
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
+# turnpike starts watching its config file a moment after its listeners (and the admin API)
+# answer; a change in between is lost (see 55_reload_test.py, the start-up test). Tests that
+# rewrite the file wait this long after start-up before their first write.
+WATCH_SETTLE = 0.25
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -61,6 +70,9 @@ class Gateway:
         self.env = env
         self.proc: Optional[subprocess.Popen] = None
         self.port = 0
+        self.admin_port = 0
+        self.writes = 0
+        self.ready_at = 0.0
         self.returncode: Optional[int] = None
         self.config_path = self.workdir / "turnpike.yaml"
         self.stdout_path = self.workdir / "stdout.log"
@@ -68,9 +80,15 @@ class Gateway:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def config_text(self, port: int) -> str:
-        text = render(self.template, listen=f"127.0.0.1:{port}", port=port, **self.values)
-        if "server:" not in text:
+    def config_text(self, port: int, template: Optional[str] = None, **values) -> str:
+        """`template` (default: the one the gateway started with) rendered for this gateway:
+        `$listen`, `$port`, `$admin`, `$admin_port` and the placeholders given at creation,
+        overridden by `values`."""
+        merged = {"listen": f"127.0.0.1:{port}", "port": port,
+                  "admin": f"127.0.0.1:{self.admin_port}", "admin_port": self.admin_port,
+                  **self.values, **values}
+        text = render(self.template if template is None else template, **merged)
+        if not re.search(r"^server:", text, re.M):
             text = (f"server:\n  listeners: [{{name: public, address: \"127.0.0.1:{port}\"}}]\n"
                     + text)
         return text
@@ -81,6 +99,7 @@ class Gateway:
         for attempt in range(attempts):
             self.launch()
             if self._wait_ready():
+                self.ready_at = time.monotonic()
                 return self
             in_use = "in use" in self.logs()
             if not (in_use and attempt + 1 < attempts):
@@ -93,6 +112,7 @@ class Gateway:
         """Writes the config for `port` (default: a free one) and spawns the process without
         waiting for it to listen (for tests of failing start-ups)."""
         self.port = port or free_port()
+        self.admin_port = free_port() if self.uses_admin() else 0
         self.config_path.write_text(self.config_text(self.port))
         self._spawn()
         return self
@@ -116,7 +136,8 @@ class Gateway:
             if self.proc.poll() is not None:
                 self._forget()
                 return False
-            if client.port_accepts(self.port):
+            if client.port_accepts(self.port) and (
+                    not self.admin_port or client.port_accepts(self.admin_port)):
                 return True
             time.sleep(0.01)
         self.stop(sig=signal.SIGKILL)
@@ -157,6 +178,53 @@ class Gateway:
         for f in (getattr(self, "stdout_file", None), getattr(self, "stderr_file", None)):
             if f and not f.closed:
                 f.close()
+
+    # -- reloads ---------------------------------------------------------------------------
+
+    def uses_admin(self) -> bool:
+        return bool(re.search(r"\$admin(_port)?\b", self.template))
+
+    def write_config(self, template: Optional[str] = None, atomic: bool = True,
+                     **values) -> str:
+        """Rewrites the config file the gateway watches: `atomic` writes a temp file in the same
+        directory and renames it over the config; otherwise the file is truncated and written in
+        place (one write). Returns the text written."""
+        text = self.config_text(self.port, template, **values)
+        self.write_config_text(text, atomic=atomic)
+        return text
+
+    def write_config_text(self, text: str, atomic: bool = True) -> None:
+        if self.ready_at:
+            time.sleep(max(0.0, self.ready_at + WATCH_SETTLE - time.monotonic()))
+        self.writes += 1
+        if atomic:
+            tmp = self.config_path.with_name(f".{self.config_path.name}.tmp{self.writes}")
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, self.config_path)
+        else:
+            with open(self.config_path, "w") as f:
+                f.write(text)
+
+    def admin(self, token: Optional[str] = None):
+        """A client for this gateway's admin listener (the config must use `$admin`)."""
+        from .admin import Admin
+        assert self.admin_port, "this gateway's config has no $admin address"
+        return Admin(self.admin_port, token=token)
+
+    # -- logs ------------------------------------------------------------------------------
+
+    def access_lines(self, source: str = "stdout") -> list[dict]:
+        """Access log lines (JSON objects with a request_id key) written so far to stdout or
+        stderr (or to a file path)."""
+        path = {"stdout": self.stdout_path, "stderr": self.stderr_path}.get(source, source)
+        return logs.access_lines(path)
+
+    def wait_access_log(self, request_ids, source: str = "stdout",
+                        timeout: float = logs.WAIT) -> dict[str, dict]:
+        """Waits until a line for every id in `request_ids` was written; returns them by id."""
+        path = {"stdout": self.stdout_path, "stderr": self.stderr_path}.get(source, source)
+        return logs.wait_for_ids(path, request_ids, timeout=timeout)
 
     # -- inspection ------------------------------------------------------------------------
 

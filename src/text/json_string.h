@@ -1,0 +1,14 @@
+// JSON string escaping shared by every JSON the gateway writes (error bodies, logs, echo). Bytes
+// from the network are not always UTF-8: a byte that does not start a valid UTF-8 sequence is
+// written as \u00XX (its Latin-1 reading), so the output is always valid JSON.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace turnpike::text {
+
+// Appends `s` escaped for the inside of a JSON string (quotes not included).
+void append_json_escaped(std::string& out, std::string_view s);
+
+}  // namespace turnpike::text
