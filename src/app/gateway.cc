@@ -82,7 +82,7 @@ int block_signals() {
 }
 
 net::Task<void> watch_signals(Runtime& runtime, FileWatch& watch, int signal_fd) {
-  net::Socket signals(runtime.control(), signal_fd);
+  net::Socket signals(runtime.control(), signal_fd, /*socket=*/false);
   for (;;) {
     signalfd_siginfo info;
     net::IoResult r =

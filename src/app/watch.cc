@@ -35,7 +35,7 @@ void FileWatch::start(net::Loop& loop, net::Duration settle, std::function<void(
   loop_ = &loop;
   settle_ = settle;
   on_change_ = std::move(on_change);
-  inotify_ = std::make_unique<net::Socket>(loop, fd_);
+  inotify_ = std::make_unique<net::Socket>(loop, fd_, /*socket=*/false);
   net::spawn(read_events());
 }
 

@@ -36,10 +36,11 @@ Loop::~Loop() {
   ::close(epoll_fd_);
 }
 
-IoState* Loop::add(int fd) {
+IoState* Loop::add(int fd, bool socket) {
   auto* state = new IoState();
   state->loop = this;
   state->fd = fd;
+  state->socket = socket;
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = state;

@@ -54,6 +54,7 @@ struct IoState {
   bool writable = false;
   bool closed = false;
   bool hangup = false;  // EPOLLRDHUP/EPOLLHUP/EPOLLERR seen
+  bool socket = true;   // recv() for sockets (a shorter kernel path than read()), else read()
   IoWaiter* read_waiter = nullptr;
   IoWaiter* write_waiter = nullptr;
   ReadinessListener* listener = nullptr;
@@ -79,8 +80,9 @@ class Loop {
   Timers& timers() { return timers_; }
   Clock::time_point now() const { return timers_.now(); }
 
-  // Registers `fd` (already non-blocking); null on failure with errno set.
-  IoState* add(int fd);
+  // Registers `fd` (already non-blocking; `socket`: false for signalfd, inotify and the like);
+  // null on failure with errno set.
+  IoState* add(int fd, bool socket = true);
   // Closes the descriptor, wakes its waiters as cancelled, frees the state after this batch.
   void remove(IoState* state);
 

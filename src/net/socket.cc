@@ -13,14 +13,15 @@
 
 namespace turnpike::net {
 
-Socket::Socket(Loop& loop, int fd) {
-  state_ = loop.add(fd);
+Socket::Socket(Loop& loop, int fd, bool socket) {
+  state_ = loop.add(fd, socket);
   if (!state_) ::close(fd);
 }
 
 IoResult Socket::try_read(char* buffer, std::size_t length) {
   if (aborted_) return {IoStatus::kAborted};
-  ssize_t n = ::read(state_->fd, buffer, length);  // read(), not recv(): also for signalfd, inotify
+  ssize_t n = state_->socket ? ::recv(state_->fd, buffer, length, 0)
+                             : ::read(state_->fd, buffer, length);  // signalfd, inotify
   if (n > 0) {
     // A short read drained the socket, unless a hang-up came with the same edge: then the EOF
     // (or error) is still to be read and no further event will announce it.

@@ -35,7 +35,8 @@ class Socket {
  public:
   Socket() = default;
   // Takes ownership of a non-blocking descriptor and registers it; invalid() on failure.
-  Socket(Loop& loop, int fd);
+  // `socket`: false for a descriptor that is not a socket (signalfd, inotify): read() then.
+  Socket(Loop& loop, int fd, bool socket = true);
   Socket(Socket&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
   Socket& operator=(Socket&& other) noexcept {
     if (this != &other) {
