@@ -81,6 +81,21 @@ def _ratio_table(bench: Bench) -> list[str]:
             lines.append(f"| {t}/nginx | {label} ({better} is better) | " + " | ".join(cells)
                          + f" | **{'—' if med is None else f'{med:.2f}'}** |")
     lines.append("")
+    if {"turnpike", "turnpike-log"} <= set(bench.measured()):
+        lines += ["## What the access log costs", "",
+                  "`turnpike-log` is turnpike with its access log written to a file (one JSON line "
+                  "per request, through the per-worker ring and the writer thread); each cell "
+                  "divides its figure by turnpike's (log off) from the same round.", "",
+                  "| ratio | metric | " + " | ".join(f"round {r}" for r in rounds) + " | median |",
+                  "|---|---|" + "---:|" * (len(rounds) + 1)]
+        for metric in RATIO_METRICS:
+            rs = round_ratios(bench, "turnpike-log", metric, base="turnpike")
+            med = median_ratio(bench, "turnpike-log", metric, base="turnpike")
+            cells = [f"{rs[r]:.2f}" if r in rs else "—" for r in rounds]
+            label = {"rps": "req/s", "cpu": "CPU µs/req", "p99": "p99 latency"}[metric]
+            lines.append(f"| turnpike-log/turnpike | {label} | " + " | ".join(cells)
+                         + f" | **{'—' if med is None else f'{med:.2f}'}** |")
+        lines.append("")
     return lines
 
 
@@ -222,6 +237,13 @@ def summary(bench: Bench) -> str:
                 parts.append(f"{metric if metric != 'cpu' else 'CPU us/req'} "
                              f"{'—' if v is None else f'{v:.2f}'}")
             L.append(f"  {t}/nginx: " + ", ".join(parts))
+    if {"turnpike", "turnpike-log"} <= set(bench.measured()):
+        parts = []
+        for metric in RATIO_METRICS:
+            v = median_ratio(bench, "turnpike-log", metric, base="turnpike")
+            parts.append(f"{metric if metric != 'cpu' else 'CPU us/req'} "
+                         f"{'—' if v is None else f'{v:.2f}'}")
+        L.append("  access log cost, turnpike-log/turnpike: " + ", ".join(parts))
     for t, res in bench.idle.items():
         for prob in res.problems():
             L.append(f"idle test {t}: {prob}")

@@ -23,7 +23,7 @@ _PREFIX = "turnpike bench origin: the same fixed body for every request "
 ORIGIN_BODY = _PREFIX + "." * (99 - len(_PREFIX)) + "\n"
 assert len(ORIGIN_BODY) == 100, len(ORIGIN_BODY)
 
-PROXIES = ("nginx", "haproxy", "turnpike")
+PROXIES = ("nginx", "haproxy", "turnpike", "turnpike-log")
 
 
 def render(template: str, dest: Path, **values) -> Path:
@@ -66,6 +66,9 @@ def proxy_server(name: str, out: Path, origin_port: int, nofile: int, maxconn: i
         return Server(name, ["haproxy", "-f", str(conf), "-db"], prefix, port)
     if name == "turnpike":
         conf = render("turnpike.yaml", prefix / "turnpike.yaml", **values)
+        return Server(name, [turnpike_bin, "--config", str(conf)], prefix, port)
+    if name == "turnpike-log":  # the same with its access log written to a file
+        conf = render("turnpike-log.yaml", prefix / "turnpike.yaml", **values)
         return Server(name, [turnpike_bin, "--config", str(conf)], prefix, port)
     raise ValueError(name)
 
@@ -144,4 +147,5 @@ def versions(turnpike_bin: str) -> dict[str, str]:
         v["turnpike"] = _first_line([turnpike_bin, "version"])
     else:
         v["turnpike"] = f"(no binary at {turnpike_bin})"
+    v["turnpike-log"] = v["turnpike"]
     return v
