@@ -34,6 +34,7 @@ constexpr Known kKnown[] = {
     {"tracestate", HeaderId::kTracestate},
     {"date", HeaderId::kDate},
     {"server", HeaderId::kServer},
+    {"user-agent", HeaderId::kUserAgent},
 };
 
 // Every field of every head is classified: a name is compared only with the known names of its

@@ -35,6 +35,7 @@ enum class HeaderId : uint8_t {
   kTracestate,
   kDate,
   kServer,
+  kUserAgent,
   kCount,  // not a header: the number of ids
 };
 

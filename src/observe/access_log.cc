@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -54,84 +55,125 @@ void LogRing::consume(std::size_t n) {
 
 namespace {
 
-void append_string(std::string& out, std::string_view key, std::string_view value, bool first = false) {
-  if (!first) out += ',';
-  out += '"';
-  out += key;
-  out += "\":";
-  if (value.empty()) {
-    out += "null";
-    return;
+// The line is written with a cursor into a buffer sized in advance (access_line_bound): no
+// reallocation and no per-character capacity checks.
+struct Writer {
+  char* p;
+  void raw(std::string_view s) {
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
   }
-  out += '"';
-  text::append_json_escaped(out, value);
-  out += '"';
-}
-
-void append_number(std::string& out, std::string_view key, uint64_t value) {
-  out += ",\"";
-  out += key;
-  out += "\":";
-  char text[24];
-  int n = std::snprintf(text, sizeof(text), "%llu", static_cast<unsigned long long>(value));
-  out.append(text, n);
-}
-
-void append_ms(std::string& out, std::string_view key, double ms) {
-  out += ",\"";
-  out += key;
-  out += "\":";
-  if (ms < 0) {
-    out += "null";
-    return;
+  void key(std::string_view k) {
+    *p++ = ',';
+    *p++ = '"';
+    raw(k);
+    *p++ = '"';
+    *p++ = ':';
   }
-  char text[32];
-  int n = std::snprintf(text, sizeof(text), "%.3f", ms);
-  out.append(text, n);
-}
-
-// RFC 3339 UTC with milliseconds; the seconds part is formatted once a second per thread.
-void append_time(std::string& out) {
-  thread_local std::time_t cached = 0;
-  thread_local char prefix[32];
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  if (seconds != cached) {
-    std::tm tm;
-    gmtime_r(&seconds, &tm);
-    std::strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tm);
-    cached = seconds;
+  void string(std::string_view k, std::string_view value) {
+    key(k);
+    if (value.empty()) {
+      raw("null");
+      return;
+    }
+    *p++ = '"';
+    p = text::write_json_escaped(p, value);
+    *p++ = '"';
   }
-  char text[48];
-  int n = std::snprintf(text, sizeof(text), "{\"time\":\"%s.%03dZ\"", prefix,
-                        static_cast<int>(ms % 1000));
-  out.append(text, n);
-}
+  // A value the gateway made itself (hex ids): nothing to escape.
+  void token(std::string_view k, std::string_view value) {
+    key(k);
+    if (value.empty()) {
+      raw("null");
+      return;
+    }
+    *p++ = '"';
+    raw(value);
+    *p++ = '"';
+  }
+  void number(std::string_view k, uint64_t value) {
+    key(k);
+    p = std::to_chars(p, p + 24, value).ptr;
+  }
+  // Milliseconds with three decimals (microsecond resolution), without printf.
+  void ms(std::string_view k, double ms) {
+    key(k);
+    if (ms < 0) {
+      raw("null");
+      return;
+    }
+    auto us = static_cast<uint64_t>(ms * 1000 + 0.5);
+    p = std::to_chars(p, p + 24, us / 1000).ptr;
+    uint64_t frac = us % 1000;
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + frac / 100);
+    *p++ = static_cast<char>('0' + frac / 10 % 10);
+    *p++ = static_cast<char>('0' + frac % 10);
+  }
+  // RFC 3339 UTC with milliseconds; the seconds part is formatted once a second per thread.
+  void time() {
+    thread_local std::time_t cached = 0;
+    thread_local char prefix[24];
+    thread_local std::size_t prefix_length = 0;
+    auto now = std::chrono::system_clock::now();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    if (seconds != cached) {
+      std::tm tm;
+      gmtime_r(&seconds, &tm);
+      prefix_length = std::strftime(prefix, sizeof(prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+      cached = seconds;
+    }
+    int frac = static_cast<int>(ms % 1000);
+    raw("{\"time\":\"");
+    raw(std::string_view(prefix, prefix_length));
+    *p++ = '.';
+    *p++ = static_cast<char>('0' + frac / 100);
+    *p++ = static_cast<char>('0' + frac / 10 % 10);
+    *p++ = static_cast<char>('0' + frac % 10);
+    raw("Z\"");
+  }
+};
 
 }  // namespace
 
+std::size_t access_line_bound(const AccessRecord& r) {
+  std::size_t strings = r.request_id.size() + r.trace_id.size() + r.span_id.size() +
+                        r.client_ip.size() + r.method.size() + r.host.size() + r.path.size() +
+                        r.route.size() + r.upstream.size() + r.target.size() + r.consumer.size() +
+                        r.user_agent.size() + r.error.size();
+  return text::escaped_bound(strings) + 512;  // keys, numbers, quotes, time
+}
+
+std::size_t format_access_line(char* out, const AccessRecord& r) {
+  Writer w{out};
+  w.time();
+  w.string("request_id", r.request_id);
+  w.token("trace_id", r.trace_id);
+  w.token("span_id", r.span_id);
+  w.string("client_ip", r.client_ip);
+  w.string("method", r.method);
+  w.string("host", r.host);
+  w.string("path", r.path);
+  w.string("route", r.route);
+  w.string("upstream", r.upstream);
+  w.string("target", r.target);
+  w.number("status", r.status);
+  w.number("bytes_in", r.bytes_in);
+  w.number("bytes_out", r.bytes_out);
+  w.ms("duration_ms", r.duration_ms);
+  w.ms("upstream_ms", r.upstream_ms);
+  w.string("consumer", r.consumer);
+  w.string("user_agent", r.user_agent);
+  w.string("error", r.error);
+  w.raw("}\n");
+  return static_cast<std::size_t>(w.p - out);
+}
+
 void format_access_line(std::string& out, const AccessRecord& r) {
-  append_time(out);
-  append_string(out, "request_id", r.request_id);
-  append_string(out, "trace_id", r.trace_id);
-  append_string(out, "span_id", r.span_id);
-  append_string(out, "client_ip", r.client_ip);
-  append_string(out, "method", r.method);
-  append_string(out, "host", r.host);
-  append_string(out, "path", r.path);
-  append_string(out, "route", r.route);
-  append_string(out, "upstream", r.upstream);
-  append_string(out, "target", r.target);
-  append_number(out, "status", r.status);
-  append_number(out, "bytes_in", r.bytes_in);
-  append_number(out, "bytes_out", r.bytes_out);
-  append_ms(out, "duration_ms", r.duration_ms);
-  append_ms(out, "upstream_ms", r.upstream_ms);
-  append_string(out, "consumer", r.consumer);
-  append_string(out, "user_agent", r.user_agent);
-  append_string(out, "error", r.error);
-  out += "}\n";
+  std::size_t at = out.size();
+  out.resize(at + access_line_bound(r));
+  out.resize(at + format_access_line(out.data() + at, r));
 }
 
 AccessLog::AccessLog(int workers, std::size_t ring_bytes) {

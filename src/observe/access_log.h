@@ -45,7 +45,12 @@ struct AccessRecord {
   double upstream_ms = -1;  // < 0: no upstream
 };
 
-// Appends the JSON line (with '\n') for `r` to `out`. Empty views become null.
+// The most bytes format_access_line can write for `r`.
+std::size_t access_line_bound(const AccessRecord& r);
+// Writes the JSON line (with '\n') for `r` into `out`, which has access_line_bound(r) bytes;
+// returns its length. Empty views become null.
+std::size_t format_access_line(char* out, const AccessRecord& r);
+// The same, appended to a string.
 void format_access_line(std::string& out, const AccessRecord& r);
 
 class AccessLog {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "observe/access_log.h"
 #include "observe/metrics.h"
@@ -137,11 +138,9 @@ void record_request(Exchange& x) {
   }
 
   if (e.access_log().enabled() && (!x.route || x.route->plugins.access_log)) {
-    thread_local std::string line;
-    line.clear();
     observe::AccessRecord r;
     std::string client = client_ip(x);
-    const http::Header* agent = x.request.headers.find("user-agent");
+    const http::Header* agent = x.request.headers.find(http::HeaderId::kUserAgent);
     r.request_id = x.request_id;
     r.trace_id = x.trace.trace();
     r.span_id = x.trace.span();
@@ -161,8 +160,11 @@ void record_request(Exchange& x) {
     r.upstream_ms = upstream_ms;
     r.user_agent = agent ? agent->value : std::string_view();
     r.error = x.error;
-    observe::format_access_line(line, r);
-    e.access_log().ring(e.worker().index()).append(line);
+    thread_local std::vector<char> line;
+    std::size_t bound = observe::access_line_bound(r);
+    if (line.size() < bound) line.resize(bound);
+    std::size_t length = observe::format_access_line(line.data(), r);
+    e.access_log().ring(e.worker().index()).append(std::string_view(line.data(), length));
   }
   if (e.tracer().enabled() && x.trace.sampled()) export_spans(x, finished);
 }

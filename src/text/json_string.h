@@ -11,4 +11,8 @@ namespace turnpike::text {
 // Appends `s` escaped for the inside of a JSON string (quotes not included).
 void append_json_escaped(std::string& out, std::string_view s);
 
+// The same into a raw buffer that has room for escaped_bound(s.size()) bytes; returns the end.
+char* write_json_escaped(char* out, std::string_view s);
+constexpr std::size_t escaped_bound(std::size_t length) { return 6 * length; }
+
 }  // namespace turnpike::text
