@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build ccache pkg-config
-  libboost1.81-dev node-llhttp libyaml-cpp-dev libre2-dev nlohmann-json3-dev
-  libsimdjson-dev libssl-dev
+  node-llhttp libyaml-cpp-dev libre2-dev nlohmann-json3-dev
+  libssl-dev
   # unit tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # end-to-end tests (Debian's /usr/bin/python3; PyPI is not reachable)

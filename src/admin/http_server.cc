@@ -149,12 +149,33 @@ net::Task<void> HttpServer::accept_loop() {
   listener.close();
 }
 
+namespace {
+
+// Reads what the peer sends next and appends it to `buffer`; false when the connection ended
+// (or its deadline passed).
+net::Task<bool> read_more(net::Socket& socket, std::string& buffer) {
+  char chunk[16 * 1024];
+  net::IoResult r = co_await net::read_some(socket, chunk, sizeof(chunk));
+  if (!r.ok()) co_return false;
+  buffer.append(chunk, r.bytes);
+  co_return true;
+}
+
+net::Task<bool> send(net::Socket& socket, const Response& response, bool close) {
+  std::string out = render(response, close);
+  iovec iov{out.data(), out.size()};
+  net::IoResult r = co_await net::write_all(socket, &iov, 1);
+  co_return r.ok();
+}
+
+}  // namespace
+
+// One connection: requests read whole (head, then body within limits), answered in order.
 net::Task<void> HttpServer::serve(int fd) {
   Connection conn(net::Socket(loop_, fd));
   if (!conn.socket.valid()) co_return;
   connections_.push_back(&conn);
   std::string buffer;
-  char chunk[16 * 1024];
   bool keep_alive = true;
   while (keep_alive && !stopped_) {
     if (buffer.empty()) {
@@ -165,34 +186,26 @@ net::Task<void> HttpServer::serve(int fd) {
       if (!ready) break;
     }
     net::ScopedDeadline deadline(loop_.timers(), conn.deadline, limits_.read_timeout);
+
     // The head.
     http::HeadScanner scanner;
     http::HeadStatus status = http::HeadStatus::kIncomplete;
-    bool closed = false;
-    for (;;) {
-      if (!buffer.empty()) status = scanner.scan(buffer, limits_.max_head_bytes);
-      if (status != http::HeadStatus::kIncomplete) break;
-      net::IoResult r = co_await net::read_some(conn.socket, chunk, sizeof(chunk));
-      if (!r.ok()) {
-        closed = true;
-        break;
-      }
-      buffer.append(chunk, r.bytes);
+    while ((status = buffer.empty() ? status : scanner.scan(buffer, limits_.max_head_bytes)) ==
+           http::HeadStatus::kIncomplete) {
+      if (!co_await read_more(conn.socket, buffer)) break;
     }
-    if (closed) break;
-    Response response;
+    if (status == http::HeadStatus::kIncomplete) break;  // the peer went away
     auto head = std::make_unique<http::RequestHead>();
     http::MessageParser parser(http::MessageParser::Kind::kRequest);
     if (status == http::HeadStatus::kComplete) {
       status = parser.parse_request(std::string_view(buffer).substr(0, scanner.length()), *head);
     }
     if (status != http::HeadStatus::kComplete) {
-      response = status == http::HeadStatus::kTooLarge
-                     ? error_response(431, "headers_too_large", "request head too large")
-                     : error_response(400, "bad_request", "malformed request");
-      std::string out = render(response, true);
-      iovec iov{out.data(), out.size()};
-      co_await net::write_all(conn.socket, &iov, 1);
+      co_await send(conn.socket,
+                    status == http::HeadStatus::kTooLarge
+                        ? error_response(431, "headers_too_large", "request head too large")
+                        : error_response(400, "bad_request", "malformed request"),
+                    true);
       break;
     }
     // Copied out of `buffer` now: reading the body may reallocate it.
@@ -207,84 +220,66 @@ net::Task<void> HttpServer::serve(int fd) {
       if (!value.empty()) value += ", ";
       value += h.value;
     }
-    uint64_t content_length = head->content_length;
-    http::Framing framing = head->framing;
-    bool keep_alive_requested = head->keep_alive;
-    std::size_t head_length = head->length;
-    bool expect_continue = head->expect_continue;
+    const uint64_t content_length = head->content_length;
+    const http::Framing framing = head->framing;
+    const std::size_t head_length = head->length;
+    const bool expect_continue = head->expect_continue;
+    keep_alive = head->keep_alive;
     head.reset();
-    if (expect_continue && framing != http::Framing::kNone && buffer.size() == head_length &&
-        !(framing == http::Framing::kContentLength && content_length > limits_.max_body_bytes)) {
-      static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      iovec iov{const_cast<char*>(kContinue), sizeof(kContinue) - 1};
-      co_await net::write_all(conn.socket, &iov, 1);
-    }
 
     // The body, whole (bounded).
-    std::string body;
+    const char* refused = nullptr;
     std::size_t consumed = head_length;
-    bool too_large = false, bad_body = false;
-    if (framing == http::Framing::kContentLength) {
-      if (content_length > limits_.max_body_bytes) {
-        too_large = true;
+    if (framing == http::Framing::kContentLength && content_length > limits_.max_body_bytes) {
+      refused = "request body too large";
+    } else if (framing != http::Framing::kNone) {
+      if (expect_continue && buffer.size() == head_length) {
+        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        iovec iov{const_cast<char*>(kContinue), sizeof(kContinue) - 1};
+        co_await net::write_all(conn.socket, &iov, 1);
+      }
+      if (framing == http::Framing::kContentLength) {
+        bool complete = true;
+        while (complete && buffer.size() - head_length < content_length) {
+          complete = co_await read_more(conn.socket, buffer);
+        }
+        if (!complete) break;
+        request.body = buffer.substr(head_length, content_length);
+        consumed += content_length;
       } else {
-        while (buffer.size() - head_length < content_length) {
-          net::IoResult r = co_await net::read_some(conn.socket, chunk, sizeof(chunk));
-          if (!r.ok()) {
-            closed = true;
+        auto sink = [](void* out, const char* data, std::size_t n) {
+          static_cast<std::string*>(out)->append(data, n);
+        };
+        for (;;) {
+          auto progress = parser.feed_chunked(buffer.data() + consumed, buffer.size() - consumed,
+                                              sink, &request.body);
+          consumed += progress.consumed;
+          if (progress.error) {
+            refused = "malformed chunked body";
             break;
           }
-          buffer.append(chunk, r.bytes);
+          if (request.body.size() > limits_.max_body_bytes) {
+            refused = "request body too large";
+            break;
+          }
+          if (progress.complete) break;
+          if (!co_await read_more(conn.socket, buffer)) break;
         }
-        if (closed) break;
-        body = buffer.substr(head_length, content_length);
-        consumed += content_length;
+        if (!refused && !parser.chunked_complete()) break;  // the peer went away
       }
-    } else if (framing == http::Framing::kChunked) {
-      auto sink = [](void* out, const char* data, std::size_t n) {
-        static_cast<std::string*>(out)->append(data, n);
-      };
-      std::size_t fed = head_length;
-      for (;;) {
-        auto progress = parser.feed_chunked(buffer.data() + fed, buffer.size() - fed, sink, &body);
-        if (progress.error) {
-          bad_body = true;
-          break;
-        }
-        fed += progress.consumed;
-        if (body.size() > limits_.max_body_bytes) {
-          too_large = true;
-          break;
-        }
-        if (progress.complete) break;
-        net::IoResult r = co_await net::read_some(conn.socket, chunk, sizeof(chunk));
-        if (!r.ok()) {
-          closed = true;
-          break;
-        }
-        buffer.append(chunk, r.bytes);
-      }
-      if (closed) break;
-      consumed = fed;
     }
-    if (too_large || bad_body) {
-      response = too_large ? error_response(413, "payload_too_large", "request body too large")
-                           : error_response(400, "bad_request", "malformed chunked body");
-      std::string out = render(response, true);
-      iovec iov{out.data(), out.size()};
-      co_await net::write_all(conn.socket, &iov, 1);
+    if (refused) {
+      bool too_large = std::string_view(refused) == "request body too large";
+      co_await send(conn.socket,
+                    error_response(too_large ? 413 : 400,
+                                   too_large ? "payload_too_large" : "bad_request", refused),
+                    true);
       break;
     }
-
-    request.body = std::move(body);
-    keep_alive = keep_alive_requested && !stopped_;
     buffer.erase(0, consumed);
-
-    response = co_await handler_(request);
-    std::string out = render(response, !keep_alive);
-    iovec iov{out.data(), out.size()};
-    net::IoResult w = co_await net::write_all(conn.socket, &iov, 1);
-    if (!w.ok()) break;
+    keep_alive = keep_alive && !stopped_;
+    Response response = co_await handler_(request);
+    if (!co_await send(conn.socket, response, !keep_alive)) break;
   }
   connections_.erase(std::remove(connections_.begin(), connections_.end(), &conn),
                      connections_.end());

@@ -153,22 +153,21 @@ void Runtime::reload_file(const char* cause, bool only_if_changed) {
   std::size_t digest = std::hash<std::string>{}(bytes);
   if (only_if_changed && digest == file_digest_) return;
   file_digest_ = digest;
-  auto start = std::chrono::steady_clock::now();
-  config::LoadResult loaded = config::load_string(bytes, load_options());
-  double parse_ms = ms_since(start);
-  Compiled next =
-      compile(std::move(loaded), workers_count_, generation_ + 1, current_.snapshot.get());
-  next.parse_ms = parse_ms;
-  publish(std::move(next), cause);
+  publish(compile_next(bytes), cause);
 }
 
-Runtime::Applied Runtime::apply(std::string_view text, bool dry_run) {
+Compiled Runtime::compile_next(std::string_view text) const {
   auto start = std::chrono::steady_clock::now();
   config::LoadResult loaded = config::load_string(text, load_options());
   double parse_ms = ms_since(start);
   Compiled next =
       compile(std::move(loaded), workers_count_, generation_ + 1, current_.snapshot.get());
   next.parse_ms = parse_ms;
+  return next;
+}
+
+Runtime::Applied Runtime::apply(std::string_view text, bool dry_run) {
+  Compiled next = compile_next(text);
   Applied result;
   if (dry_run) {
     result.errors = std::move(next.errors);

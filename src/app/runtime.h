@@ -68,6 +68,8 @@ class Runtime final : public admin::Control {
   // Returns its generation, or 0.
   uint64_t publish(Compiled next, const char* cause,
                    std::vector<config::ConfigError>* errors = nullptr);
+  // Parses and compiles a configuration text as the next generation (nothing published).
+  Compiled compile_next(std::string_view text) const;
   std::string apply_observability(const config::Config& config);
   void apply_admin(const config::Config& config);
   std::string read_file(std::string& out) const;

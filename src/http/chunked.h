@@ -23,6 +23,7 @@ class ChunkedDecoder {
   Progress feed(const char* data, std::size_t length, BodySink sink = nullptr,
                 void* sink_context = nullptr);
   uint64_t payload_bytes() const { return payload_; }
+  bool complete() const { return state_ == State::kDone; }
   void reset() { *this = ChunkedDecoder(); }
 
  private:

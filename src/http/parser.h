@@ -91,8 +91,9 @@ class MessageParser {
   // Chunked bodies only, after parse_*: validates framing; decoded payload goes to `sink`.
   BodyProgress feed_chunked(const char* data, std::size_t length, BodySink sink = nullptr,
                             void* sink_context = nullptr);
-  // Decoded payload bytes of the chunked body so far.
+  // Decoded payload bytes of the chunked body so far; whether its last chunk has been read.
   uint64_t chunked_payload_bytes() const { return chunked_.payload_bytes(); }
+  bool chunked_complete() const { return chunked_.complete(); }
 
   const char* error() const { return error_; }
 

@@ -101,6 +101,21 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// The fields marked `forward`, copied as they arrived, in runs of adjacent lines.
+void add_forwarded_lines(HeadWriter& w, const http::HeaderList& headers) {
+  const char* run = nullptr;
+  const char* run_end = nullptr;
+  for (const Header& h : headers) {
+    if (!h.forward) continue;
+    if (h.name.data() != run_end) {
+      if (run) w.add(run, run_end);
+      run = h.name.data();
+    }
+    run_end = h.line_end;
+  }
+  if (run) w.add(run, run_end);
+}
+
 }  // namespace
 
 void mark_request_fields(Exchange& x) {
@@ -149,18 +164,7 @@ void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallb
     w.add(x.query);
   }
   w.add(" HTTP/1.1\r\n");
-  // Runs of forwarded lines are copied as they arrived.
-  const char* run = nullptr;
-  const char* run_end = nullptr;
-  for (const Header& h : r.headers) {
-    if (!h.forward) continue;
-    if (h.name.data() != run_end) {
-      if (run) w.add(run, run_end);
-      run = h.name.data();
-    }
-    run_end = h.line_end;
-  }
-  if (run) w.add(run, run_end);
+  add_forwarded_lines(w, r.headers);
   if (x.absolute_form || x.host.empty()) {
     w.add_header("Host", x.host.empty() ? host_fallback : x.host);
   }
@@ -202,17 +206,7 @@ void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
   w.add(std::string_view(status, 4));
   w.add(reason);
   w.add("\r\n");
-  const char* run = nullptr;
-  const char* run_end = nullptr;
-  for (const Header& h : r.headers) {
-    if (!h.forward) continue;
-    if (h.name.data() != run_end) {
-      if (run) w.add(run, run_end);
-      run = h.name.data();
-    }
-    run_end = h.line_end;
-  }
-  if (run) w.add(run, run_end);
+  add_forwarded_lines(w, r.headers);
   w.add_header("X-Request-Id", x.request_id);
   if (body == ResponseBody::kRechunk) w.add("Transfer-Encoding: chunked\r\n");
   if (x.close_after) {
