@@ -28,8 +28,11 @@ unit:
 e2e:
 	TURNPIKE_BIN=$(CURDIR)/$(BUILD)/turnpike $(PY) -m pytest -q -p no:cacheprovider tests/e2e
 
+# Side by side with nginx and HAProxy (bench/RESULTS.md), then the reload benchmark
+# (bench/RELOAD.md).
 bench: build
 	$(PY) bench/run.py --turnpike $(CURDIR)/$(BUILD)/turnpike
+	$(PY) bench/reload.py --turnpike $(CURDIR)/$(BUILD)/turnpike
 
 clean:
 	rm -rf build

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/uio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -297,6 +298,7 @@ void AccessLog::flush_once() {
 }
 
 void AccessLog::run() {
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);  // behind the workers
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     wake_.wait_for(lock, std::chrono::milliseconds(20));

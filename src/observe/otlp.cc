@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +70,7 @@ void OtlpExporter::stop() {
 }
 
 void OtlpExporter::run() {
+  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);  // behind the workers
   constexpr std::size_t kBatch = 512;
   std::vector<SpanRecord> batch;
   std::unique_lock lock(mutex_);
