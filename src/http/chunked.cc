@@ -37,6 +37,21 @@ ChunkedDecoder::Progress ChunkedDecoder::feed(const char* data, std::size_t leng
     p.error = why;
     return p;
   };
+  auto space = [](unsigned char ch) { return ch == ' ' || ch == '\t'; };
+  // After an extension's name or value: CR ends the size line, ';' starts the next extension,
+  // '=' (after a name only) starts a value. False for any other byte.
+  auto end_of_item = [&](unsigned char ch, bool after_name) {
+    if (ch == '\r') {
+      state_ = State::kSizeLf;
+    } else if (ch == ';') {
+      state_ = State::kExtStart;
+    } else if (after_name && ch == '=') {
+      state_ = State::kExtValueStart;
+    } else {
+      return false;
+    }
+    return true;
+  };
   while (i < length && state_ != State::kDone) {
     unsigned char c = static_cast<unsigned char>(data[i]);
     switch (state_) {
@@ -63,69 +78,47 @@ ChunkedDecoder::Progress ChunkedDecoder::feed(const char* data, std::size_t leng
       case State::kSizeSpace:
         if (c == ';') {
           state_ = State::kExtStart;
-        } else if (c != ' ' && c != '\t') {
+        } else if (!space(c)) {
           return fail("invalid chunk size");
         }
         break;
       case State::kExtStart:
         if (tchar(c)) {
           state_ = State::kExtName;
-        } else if (c != ' ' && c != '\t') {
+        } else if (!space(c)) {
           return fail("invalid chunk extension");
         }
         break;
       case State::kExtName:
-        if (c == '\r') {
-          state_ = State::kSizeLf;
-        } else if (c == ';') {
-          state_ = State::kExtStart;
-        } else if (c == '=') {
-          state_ = State::kExtValueStart;
-        } else if (c == ' ' || c == '\t') {
+        if (tchar(c)) break;
+        if (space(c)) {
           state_ = State::kExtAfterName;
-        } else if (!tchar(c)) {
+        } else if (!end_of_item(c, true)) {
           return fail("invalid chunk extension");
         }
         break;
       case State::kExtAfterName:
-        if (c == '\r') {
-          state_ = State::kSizeLf;
-        } else if (c == ';') {
-          state_ = State::kExtStart;
-        } else if (c == '=') {
-          state_ = State::kExtValueStart;
-        } else if (c != ' ' && c != '\t') {
-          return fail("invalid chunk extension");
-        }
+        if (!space(c) && !end_of_item(c, true)) return fail("invalid chunk extension");
         break;
       case State::kExtValueStart:
         if (c == '"') {
           state_ = State::kQuoted;
         } else if (tchar(c)) {
           state_ = State::kExtToken;
-        } else if (c != ' ' && c != '\t') {
+        } else if (!space(c)) {
           return fail("invalid chunk extension");
         }
         break;
       case State::kExtToken:
-        if (c == '\r') {
-          state_ = State::kSizeLf;
-        } else if (c == ';') {
-          state_ = State::kExtStart;
-        } else if (c == ' ' || c == '\t') {
+        if (tchar(c)) break;
+        if (space(c)) {
           state_ = State::kExtAfterValue;
-        } else if (!tchar(c)) {
+        } else if (!end_of_item(c, false)) {
           return fail("invalid chunk extension");
         }
         break;
       case State::kExtAfterValue:
-        if (c == '\r') {
-          state_ = State::kSizeLf;
-        } else if (c == ';') {
-          state_ = State::kExtStart;
-        } else if (c != ' ' && c != '\t') {
-          return fail("invalid chunk extension");
-        }
+        if (!space(c) && !end_of_item(c, false)) return fail("invalid chunk extension");
         break;
       case State::kQuoted:
         if (c == '"') {

@@ -45,29 +45,16 @@ HeadStatus HeadScanner::scan(std::string_view data, std::size_t max_length) {
 struct ParserCallbacks {
   static MessageParser& self(llhttp_t* p) { return *static_cast<MessageParser*>(p->data); }
 
-  static std::string_view extend(std::string_view have, const char* at, std::size_t length) {
-    if (have.data() && have.data() + have.size() == at) return {have.data(), have.size() + length};
-    return {at, length};
-  }
-
-  static int on_method(llhttp_t* p, const char* at, std::size_t length) {
-    self(p).method_ = extend(self(p).method_, at, length);
-    return 0;
-  }
-  static int on_url(llhttp_t* p, const char* at, std::size_t length) {
-    self(p).target_ = extend(self(p).target_, at, length);
-    return 0;
-  }
-  static int on_status(llhttp_t* p, const char* at, std::size_t length) {
-    self(p).reason_ = extend(self(p).reason_, at, length);
-    return 0;
-  }
-  static int on_header_field(llhttp_t* p, const char* at, std::size_t length) {
-    self(p).field_ = extend(self(p).field_, at, length);
-    return 0;
-  }
-  static int on_header_value(llhttp_t* p, const char* at, std::size_t length) {
-    self(p).value_ = extend(self(p).value_, at, length);
+  // A span of the head (method, target, reason, field name or value) into `Field`; a span that
+  // llhttp reports in pieces is joined (the head is contiguous in the buffer).
+  template <std::string_view MessageParser::*Field>
+  static int on_span(llhttp_t* p, const char* at, std::size_t length) {
+    std::string_view& have = self(p).*Field;
+    if (have.data() && have.data() + have.size() == at) {
+      have = {have.data(), have.size() + length};
+    } else {
+      have = {at, length};
+    }
     return 0;
   }
   static int on_header_value_complete(llhttp_t* p) {
@@ -90,11 +77,11 @@ struct ParserCallbacks {
     static const llhttp_settings_t s = [] {
       llhttp_settings_t s;
       llhttp_settings_init(&s);
-      s.on_method = on_method;
-      s.on_url = on_url;
-      s.on_status = on_status;
-      s.on_header_field = on_header_field;
-      s.on_header_value = on_header_value;
+      s.on_method = on_span<&MessageParser::method_>;
+      s.on_url = on_span<&MessageParser::target_>;
+      s.on_status = on_span<&MessageParser::reason_>;
+      s.on_header_field = on_span<&MessageParser::field_>;
+      s.on_header_value = on_span<&MessageParser::value_>;
       s.on_header_value_complete = on_header_value_complete;
       s.on_headers_complete = on_headers_complete;
       return s;

@@ -49,57 +49,65 @@ struct PromiseBase {
 
 }  // namespace detail
 
-template <typename T = void>
-class [[nodiscard]] Task {
- public:
-  struct promise_type : detail::PromiseBase {
-    std::optional<T> value;
-    Task get_return_object() { return Task(Handle::from_promise(*this)); }
-    template <typename U>
-    void return_value(U&& v) {
-      value.emplace(std::forward<U>(v));
-    }
-  };
-  using Handle = std::coroutine_handle<promise_type>;
+template <typename T>
+class Task;
 
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Task& operator=(Task&&) = delete;
-  ~Task() {
+namespace detail {
+
+// What Task<T> and Task<void> share: the owned frame, and being awaited (the awaiter becomes the
+// continuation and the task starts by symmetric transfer).
+template <typename Promise>
+class TaskBase {
+ public:
+  using Handle = std::coroutine_handle<Promise>;
+  TaskBase(TaskBase&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  TaskBase& operator=(TaskBase&&) = delete;
+  ~TaskBase() {
     if (handle_) handle_.destroy();
   }
-
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
     handle_.promise().continuation = caller;
     return handle_;
   }
-  T await_resume() { return std::move(*handle_.promise().value); }
 
- private:
-  explicit Task(Handle h) : handle_(h) {}
+ protected:
+  explicit TaskBase(Handle h) : handle_(h) {}
   Handle handle_;
 };
 
-template <>
-class [[nodiscard]] Task<void> {
+template <typename T>
+struct ValuePromise : PromiseBase {
+  std::optional<T> value;
+  Task<T> get_return_object();
+  template <typename U>
+  void return_value(U&& v) {
+    value.emplace(std::forward<U>(v));
+  }
+};
+
+struct VoidPromise : PromiseBase {
+  Task<void> get_return_object();
+  void return_void() const noexcept {}
+};
+
+}  // namespace detail
+
+template <typename T = void>
+class [[nodiscard]] Task : public detail::TaskBase<detail::ValuePromise<T>> {
  public:
-  struct promise_type : detail::PromiseBase {
-    Task get_return_object() { return Task(Handle::from_promise(*this)); }
-    void return_void() const noexcept {}
-  };
-  using Handle = std::coroutine_handle<promise_type>;
+  using promise_type = detail::ValuePromise<T>;
+  T await_resume() { return std::move(*this->handle_.promise().value); }
 
-  Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  Task& operator=(Task&&) = delete;
-  ~Task() {
-    if (handle_) handle_.destroy();
-  }
+ private:
+  friend promise_type;
+  using detail::TaskBase<promise_type>::TaskBase;
+};
 
-  bool await_ready() const noexcept { return false; }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
-    handle_.promise().continuation = caller;
-    return handle_;
-  }
+template <>
+class [[nodiscard]] Task<void> : public detail::TaskBase<detail::VoidPromise> {
+ public:
+  using promise_type = detail::VoidPromise;
   void await_resume() const noexcept {}
 
   // Starts the task now, on the calling thread; it runs until its first suspension and frees
@@ -111,9 +119,19 @@ class [[nodiscard]] Task<void> {
   }
 
  private:
-  explicit Task(Handle h) : handle_(h) {}
-  Handle handle_;
+  friend promise_type;
+  using detail::TaskBase<promise_type>::TaskBase;
 };
+
+namespace detail {
+template <typename T>
+Task<T> ValuePromise<T>::get_return_object() {
+  return Task<T>(std::coroutine_handle<ValuePromise<T>>::from_promise(*this));
+}
+inline Task<void> VoidPromise::get_return_object() {
+  return Task<void>(std::coroutine_handle<VoidPromise>::from_promise(*this));
+}
+}  // namespace detail
 
 void spawn(Task<void> task);
 
