@@ -178,11 +178,16 @@ bool keep_alive_for(uint8_t version_minor, const ConnectionTokens& t) {
   return version_minor == 1 || t.keep_alive;
 }
 
-// Sets each header's raw line and applies the rules shared by requests and responses:
-// one Content-Length, one Transfer-Encoding, token names, no obs-fold or control bytes.
-// Returns an error text or null.
-const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& content_length,
-                         bool& transfer_chunked, bool& has_te, bool& has_cl) {
+// Sets each header's raw line and applies the rules shared by requests and responses: token
+// names, no control bytes in values, at most one Content-Length (parsed into `content_length`)
+// and one Transfer-Encoding, never both (RFC 9112 §6.1: a smuggling attempt). Returns an error
+// text or null.
+const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& content_length) {
+  if (headers.count(HeaderId::kContentLength) > 1) return "more than one Content-Length";
+  if (headers.count(HeaderId::kTransferEncoding) > 1) return "more than one Transfer-Encoding";
+  if (headers.count(HeaderId::kContentLength) && headers.count(HeaderId::kTransferEncoding)) {
+    return "both Content-Length and Transfer-Encoding";
+  }
   const char* head_end = head.data() + head.size();
   for (Header& h : headers) {
     // Whitespace inside or after a field name is a smuggling vector (RFC 9112 §5.1).
@@ -193,22 +198,10 @@ const char* check_fields(HeaderList& headers, std::string_view head, uint64_t& c
     while (p < head_end && *p != '\n') ++p;
     if (p == head_end) return "malformed header line";
     h.line_end = p + 1;
-    switch (h.id) {
-      case HeaderId::kContentLength:
-        if (has_cl) return "more than one Content-Length";
-        has_cl = true;
-        if (!parse_length(h.value, content_length)) return "invalid Content-Length";
-        break;
-      case HeaderId::kTransferEncoding:
-        if (has_te) return "more than one Transfer-Encoding";
-        has_te = true;
-        transfer_chunked = iequals(last_coding(h.value), "chunked");
-        // A request's coding must be exactly chunked; the caller checks that.
-        break;
-      default:
-        break;
-    }
   }
+  content_length = 0;
+  const Header* cl = headers.find(HeaderId::kContentLength);
+  if (cl && !parse_length(cl->value, content_length)) return "invalid Content-Length";
   return nullptr;
 }
 
@@ -262,28 +255,19 @@ HeadStatus MessageParser::parse_request(std::string_view head, RequestHead& out)
   out.is_head = parser_.method == HTTP_HEAD;
   if (parser_.method == HTTP_CONNECT) return fail("CONNECT is not supported");
 
-  bool chunked = false, has_te = false, has_cl = false;
-  out.content_length = 0;
-  if (const char* why = check_fields(out.headers, head, out.content_length, chunked, has_te,
-                                     has_cl)) {
-    return fail(why);
-  }
-  // RFC 9112 §6.1: Transfer-Encoding with Content-Length is a smuggling attempt; a request's
-  // coding must be exactly chunked; HTTP/1.0 has no transfer coding.
-  if (has_te && has_cl) return fail("both Content-Length and Transfer-Encoding");
-  if (has_te) {
-    const Header* te = out.headers.find(HeaderId::kTransferEncoding);
-    if (!iequals(te->value, "chunked") || out.version_minor == 0) {
-      return fail("unsupported Transfer-Encoding");
-    }
+  if (const char* why = check_fields(out.headers, head, out.content_length)) return fail(why);
+  // A request's coding must be exactly chunked; HTTP/1.0 has no transfer coding.
+  const Header* te = out.headers.find(HeaderId::kTransferEncoding);
+  if (te && (!iequals(te->value, "chunked") || out.version_minor == 0)) {
+    return fail("unsupported Transfer-Encoding");
   }
   std::size_t hosts = out.headers.count(HeaderId::kHost);
   if (hosts > 1) return fail("more than one Host");
   if (hosts == 0 && out.version_minor == 1) return fail("missing Host");
 
-  if (chunked) {
+  if (te) {
     out.framing = Framing::kChunked;
-  } else if (has_cl && out.content_length > 0) {
+  } else if (out.content_length > 0) {
     out.framing = Framing::kContentLength;
   } else {
     out.framing = Framing::kNone;
@@ -312,13 +296,9 @@ HeadStatus MessageParser::parse_response(std::string_view head, bool request_was
   out.reason = reason_;
   out.version_minor = parser_.http_minor;
   out.length = head.size();
-  bool chunked = false, has_te = false, has_cl = false;
-  out.content_length = 0;
-  if (const char* why = check_fields(out.headers, head, out.content_length, chunked, has_te,
-                                     has_cl)) {
-    return fail(why);
-  }
-  if (has_te && has_cl) return fail("both Content-Length and Transfer-Encoding");
+  if (const char* why = check_fields(out.headers, head, out.content_length)) return fail(why);
+  const Header* te = out.headers.find(HeaderId::kTransferEncoding);
+  bool has_cl = out.headers.count(HeaderId::kContentLength) > 0;
 
   ConnectionTokens tokens = connection_tokens(out.headers);
   out.keep_alive = keep_alive_for(out.version_minor, tokens);
@@ -327,9 +307,9 @@ HeadStatus MessageParser::parse_response(std::string_view head, bool request_was
   // RFC 9112 §6.3, in its order.
   if (request_was_head || out.status < 200 || out.status == 204 || out.status == 304) {
     out.framing = Framing::kNone;
-  } else if (has_te) {
+  } else if (te) {
     // A coding that does not end in chunked is delimited by the connection closing.
-    if (chunked) {
+    if (iequals(last_coding(te->value), "chunked")) {
       out.framing = Framing::kChunked;
     } else {
       out.framing = Framing::kUntilClose;

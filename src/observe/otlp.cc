@@ -134,11 +134,7 @@ void OtlpExporter::export_batch(std::vector<SpanRecord>& batch, const OtlpSettin
                                json::array({{{"scope", {{"name", "turnpike"}}},
                                              {"spans", spans}}})}}})}};
   int status = http_post(settings.endpoint, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), 2000);
-  if (status >= 200 && status < 300) {
-    exported_.fetch_add(batch.size(), std::memory_order_relaxed);
-  } else {
-    failed_.fetch_add(batch.size(), std::memory_order_relaxed);
-  }
+  if (status < 200 || status >= 300) failed_.fetch_add(batch.size(), std::memory_order_relaxed);
 }
 
 namespace {

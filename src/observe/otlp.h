@@ -73,7 +73,6 @@ class OtlpExporter {
   double sample_ratio() const { return ratio_.load(std::memory_order_relaxed); }
   SpanQueue& queue(int worker) { return *queues_[worker]; }
   uint64_t dropped() const;
-  uint64_t exported() const { return exported_.load(std::memory_order_relaxed); }
   void stop();
 
  private:
@@ -84,7 +83,6 @@ class OtlpExporter {
   std::atomic<bool> enabled_{false};
   std::atomic<double> ratio_{1.0};
   std::atomic<uint64_t> failed_{0};
-  std::atomic<uint64_t> exported_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
   std::optional<OtlpSettings> settings_;

@@ -117,7 +117,6 @@ void Engine::attach(ClientConnection* c) {
   c->next = connections_;
   if (connections_) connections_->prev = c;
   connections_ = c;
-  ++connection_count_;
   shared_.connections.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -128,7 +127,6 @@ void Engine::detach(ClientConnection* c) {
     connections_ = c->next;
   }
   if (c->next) c->next->prev = c->prev;
-  --connection_count_;
   shared_.connections.fetch_sub(1, std::memory_order_relaxed);
 }
 

@@ -68,7 +68,6 @@ class Engine {
   // On the worker's thread: stop accepting, close idle client and upstream connections; busy
   // connections close after their current response.
   void begin_drain();
-  std::size_t open_connections() const { return connection_count_; }
   // On the worker's thread, when the drain timeout has passed: ends every connection now
   // (requests in flight are cut; their upstream connections are closed).
   void close_all_connections();
@@ -92,7 +91,6 @@ class Engine {
   std::vector<ListenerSocket> listeners_;
   std::vector<std::unique_ptr<net::Socket>> listen_sockets_;
   ClientConnection* connections_ = nullptr;  // intrusive list head
-  std::size_t connection_count_ = 0;
   // xoshiro256**: ids need to be unique and unguessable enough for tracing, not cryptographic;
   // four times cheaper than std::mt19937_64 on the request path.
   struct Xoshiro {

@@ -111,7 +111,6 @@ struct Exchange {
 
   // Observation (SPEC §7, §8): when, which trace, which upstream target.
   net::Clock::time_point started{};
-  uint64_t started_unix_ns = 0;
   observe::TraceContext trace;
   std::array<char, 16> upstream_span_id{};  // the span id sent upstream in traceparent
   char traceparent[55];

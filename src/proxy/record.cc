@@ -26,10 +26,20 @@ double seconds_between(net::Clock::time_point a, net::Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-uint64_t unix_ns_at(const Exchange& x, net::Clock::time_point t) {
-  return x.started_unix_ns +
-         static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t - x.started).count());
-}
+// Span times are wall-clock; the exchange measured steady-clock times. The wall clock is read
+// once, when the spans are made (only for sampled requests), and the rest derived from it.
+struct WallClock {
+  net::Clock::time_point steady_now = net::Clock::now();
+  uint64_t unix_now_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  uint64_t at(net::Clock::time_point t) const {
+    return unix_now_ns - static_cast<uint64_t>(
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(steady_now - t)
+                                 .count());
+  }
+};
 
 void copy(std::string& to, std::string_view from) { to.assign(from.data(), from.size()); }
 
@@ -39,6 +49,7 @@ void export_spans(Exchange& x, net::Clock::time_point finished) {
   std::string_view upstream = x.route && x.route->group ? std::string_view(x.route->group->name())
                                                         : std::string_view();
   bool error = x.status >= 500 || !x.error.empty();
+  WallClock wall;
   auto fill = [&](observe::SpanRecord& r) {
     r.trace_id = x.trace.trace_id;
     r.status = x.status;
@@ -55,8 +66,8 @@ void export_spans(Exchange& x, net::Clock::time_point finished) {
     server->parent_id = x.trace.parent_id;
     server->has_parent = x.trace.continued;
     server->kind = 2;
-    server->start_ns = x.started_unix_ns;
-    server->end_ns = unix_ns_at(x, finished);
+    server->start_ns = wall.at(x.started);
+    server->end_ns = wall.at(finished);
     server->name.assign(x.request.method.data(), x.request.method.size());
     server->name += ' ';
     server->name += route.empty() ? std::string_view("unmatched") : route;
@@ -71,9 +82,9 @@ void export_spans(Exchange& x, net::Clock::time_point finished) {
     client->parent_id = x.trace.span_id;
     client->has_parent = true;
     client->kind = 3;
-    client->start_ns = unix_ns_at(x, x.upstream_started);
-    client->end_ns = unix_ns_at(x, x.upstream_finished > x.upstream_started ? x.upstream_finished
-                                                                            : finished);
+    client->start_ns = wall.at(x.upstream_started);
+    client->end_ns =
+        wall.at(x.upstream_finished > x.upstream_started ? x.upstream_finished : finished);
     client->name.assign("upstream ");
     client->name += upstream;
     queue.publish();

@@ -429,10 +429,6 @@ Task<bool> handle_request(ClientConnection& c) {
     ~Clear() { c.current = c.exchange = nullptr; }
   } clear{c};
   x.started = net::Clock::now();
-  x.started_unix_ns = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
   HeadRead head = co_await read_request_head(x);
   if (head == HeadRead::kClosed) co_return false;
   ++c.requests;

@@ -162,7 +162,7 @@ struct ResponseStream {
     s->dechunk_out += length;
   }
 
-  char size_line[24];  // the current piece's chunk size line (re-chunking)
+  char size_line[24] = {};  // the current piece's chunk size line (re-chunking)
 
   // Adds the client-bound form of `data` to `out`; returns the bytes of `data` used.
   std::size_t frame(Slices& out, char* data, std::size_t length, bool& ok) {
