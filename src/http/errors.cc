@@ -77,7 +77,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
 }
 
 std::string render_error(Error e, std::string_view message, std::string_view request_id,
-                         std::string_view extra_headers, bool close) {
+                         std::string_view extra_headers, bool close, bool head_only) {
   const Row& r = row(e);
   std::string body;
   body.reserve(96 + message.size() + request_id.size());
@@ -105,7 +105,7 @@ std::string render_error(Error e, std::string_view message, std::string_view req
   out += extra_headers;
   if (close) out += "Connection: close\r\n";
   out += "\r\n";
-  out += body;
+  if (!head_only) out += body;
   return out;
 }
 

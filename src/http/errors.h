@@ -33,8 +33,10 @@ void append_json_escaped(std::string& out, std::string_view s);
 
 // A complete HTTP/1.1 response: status line, Content-Type: application/json, Content-Length,
 // X-Request-Id, Date, `extra_headers` (each line ending in CRLF), Connection: close when
-// `close`, and the body {"error":..,"message":..,"request_id":..}.
+// `close`, and the body {"error":..,"message":..,"request_id":..}. For a HEAD request
+// (`head_only`) the head alone: its Content-Length states what a GET would have carried
+// (RFC 9110 §9.3.2), and no byte of content follows it.
 std::string render_error(Error e, std::string_view message, std::string_view request_id,
-                         std::string_view extra_headers, bool close);
+                         std::string_view extra_headers, bool close, bool head_only);
 
 }  // namespace turnpike::http

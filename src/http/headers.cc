@@ -2,6 +2,7 @@
 #include "http/headers.h"
 
 #include <array>
+#include <cstdint>
 
 namespace turnpike::http {
 namespace {
@@ -80,6 +81,76 @@ bool has_token(std::string_view list, std::string_view token) {
     list.remove_prefix(comma + 1);
   }
   return false;
+}
+
+namespace {
+
+// reg-name bytes other than '%' (RFC 3986: unreserved / sub-delims).
+constexpr bool reg_name_byte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || c == '!' || c == '$' || c == '&' || c == '\'' ||
+         c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
+}
+constexpr bool hex_digit(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+bool valid_reg_name(std::string_view name) {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    if (c == '%') {
+      if (i + 2 >= name.size() || !hex_digit(name[i + 1]) || !hex_digit(name[i + 2])) {
+        return false;
+      }
+      i += 2;
+    } else if (!reg_name_byte(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The inside of "[...]": hex digits, ':' and '.' (an embedded IPv4 tail), at least one ':'.
+bool valid_ip_literal(std::string_view inside) {
+  if (inside.size() < 2 || inside.find(':') == std::string_view::npos) return false;
+  for (unsigned char c : inside) {
+    if (!hex_digit(c) && c != ':' && c != '.') return false;
+  }
+  return true;
+}
+
+bool valid_port(std::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  uint32_t value = 0;
+  for (unsigned char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  return value <= 65535;
+}
+
+}  // namespace
+
+bool valid_authority(std::string_view authority) {
+  std::string_view host = authority;
+  std::string_view rest;
+  if (!host.empty() && host.front() == '[') {
+    std::size_t close = host.find(']');
+    if (close == std::string_view::npos || !valid_ip_literal(host.substr(1, close - 1))) {
+      return false;
+    }
+    rest = host.substr(close + 1);
+    host = host.substr(0, close + 1);
+  } else {
+    std::size_t colon = host.find(':');
+    if (colon != std::string_view::npos) {
+      rest = host.substr(colon);
+      host = host.substr(0, colon);
+    }
+    if (host.empty() || !valid_reg_name(host)) return false;
+  }
+  if (rest.empty()) return true;
+  return rest.front() == ':' && valid_port(rest.substr(1));
 }
 
 const Header* HeaderList::find(std::string_view name) const {

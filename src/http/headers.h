@@ -46,12 +46,19 @@ bool iequals(std::string_view a, std::string_view b);
 // True if the comma-separated token list `list` holds `token` (case-insensitive).
 bool has_token(std::string_view list, std::string_view token);
 
+// True if `authority` is a valid `uri-host[:port]` (RFC 3986 §3.2.2-3): a reg-name (unreserved,
+// sub-delims, pct-encoded), an IPv4 address or a bracketed IPv6 literal, then an optional port of
+// 1-5 digits up to 65535. No userinfo, spaces, '/', '\\' or control bytes: a Host the gateway
+// routes on is the one every upstream reads.
+bool valid_authority(std::string_view authority);
+
 struct Header {
   std::string_view name;
   std::string_view value;
   const char* line_end = nullptr;  // one past the '\n' of the raw line, which starts at name
   HeaderId id = HeaderId::kOther;
   bool forward = true;  // false: hop-by-hop or replaced by the proxy
+  bool connection_named = false;  // named by a Connection token: hop-by-hop (RFC 9110 §7.6.1)
 };
 
 // A fixed-capacity list: a head with more fields than this is refused (431). The storage is left

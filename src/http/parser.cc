@@ -171,6 +171,16 @@ ConnectionTokens connection_tokens(const HeaderList& headers) {
   return t;
 }
 
+// Marks the fields a Connection token names (the parser found some): they belong to this hop.
+void mark_connection_named(HeaderList& headers) {
+  for (const Header& connection : headers) {
+    if (connection.id != HeaderId::kConnection) continue;
+    for (Header& h : headers) {
+      if (!h.connection_named && has_token(connection.value, h.name)) h.connection_named = true;
+    }
+  }
+}
+
 // HTTP/1.1 stays open unless told to close; HTTP/1.0 closes unless told to stay, and close wins
 // over keep-alive (RFC 9112 §9.3).
 bool keep_alive_for(uint8_t version_minor, const ConnectionTokens& t) {
@@ -276,6 +286,7 @@ HeadStatus MessageParser::parse_request(std::string_view head, RequestHead& out)
   ConnectionTokens tokens = connection_tokens(out.headers);
   out.keep_alive = keep_alive_for(out.version_minor, tokens);
   out.connection_names_fields = tokens.names_fields;
+  if (tokens.names_fields) mark_connection_named(out.headers);
   const Header* expect = out.headers.find(HeaderId::kExpect);
   out.expect_continue = expect && iequals(expect->value, "100-continue");
   const Header* upgrade = out.headers.find(HeaderId::kUpgrade);
@@ -303,6 +314,7 @@ HeadStatus MessageParser::parse_response(std::string_view head, bool request_was
   ConnectionTokens tokens = connection_tokens(out.headers);
   out.keep_alive = keep_alive_for(out.version_minor, tokens);
   out.connection_names_fields = tokens.names_fields;
+  if (tokens.names_fields) mark_connection_named(out.headers);
 
   // RFC 9112 §6.3, in its order.
   if (request_was_head || out.status < 200 || out.status == 204 || out.status == 304) {

@@ -19,6 +19,7 @@ struct TraceContext {
   std::string_view span() const { return {span_id.data(), span_id.size()}; }
   std::string_view parent() const { return {parent_id.data(), parent_id.size()}; }
   bool sampled() const { return flags & 1; }
+  bool started() const { return trace_id[0] != 0; }  // false: no request head was parsed
 };
 
 // Parses a traceparent header value. Version 00 must be exactly 55 characters; a higher version

@@ -52,7 +52,8 @@ Task<bool> answer(Exchange& x, Error error, std::string_view message,
   x.status = http::status_of(error);
   x.error = http::code_of(error);
   std::string response =
-      http::render_error(error, message, x.request_id, extra_headers, x.close_after);
+      http::render_error(error, message, x.request_id, extra_headers, x.close_after,
+                         x.request.is_head);
   iovec iov{response.data(), response.size()};
   x.client.socket.clear_abort();  // a deadline may have aborted the read this answers
   ScopedDeadline deadline(x.engine.timers(), x.client.deadline,

@@ -46,6 +46,9 @@ const char* split_target(Exchange& x) {
     const Header* host = x.request.headers.find(HeaderId::kHost);
     x.host = host ? host->value : std::string_view();
   }
+  // The authority routed on is the one every upstream reads: nothing a parser could split
+  // differently (RFC 3986 §3.2.2; nginx answers these 400 too).
+  if (!x.host.empty() && !http::valid_authority(x.host)) return "invalid Host";
   if (target.find('#') != std::string_view::npos) return "fragment in request target";
   std::size_t q = target.find('?');
   x.raw_path = target.substr(0, q);
@@ -56,18 +59,7 @@ const char* split_target(Exchange& x) {
 
 namespace {
 
-// The Connection header's tokens other than close/keep-alive/upgrade name more hop-by-hop fields
-// (RFC 9110 §7.6.1); the parser noted whether there are any.
-void drop_connection_named(http::HeaderList& headers, bool names_fields) {
-  if (!names_fields) return;
-  for (const Header& connection : headers) {
-    if (connection.id != HeaderId::kConnection) continue;
-    for (Header& h : headers) {
-      if (h.forward && http::has_token(connection.value, h.name)) h.forward = false;
-    }
-  }
-}
-
+// Fields that belong to one hop (RFC 9110 §7.6.1) and are never forwarded.
 bool hop_by_hop(HeaderId id) {
   switch (id) {
     case HeaderId::kConnection:
@@ -82,6 +74,13 @@ bool hop_by_hop(HeaderId id) {
     default:
       return false;
   }
+}
+
+// The framing of a forwarded message is the gateway's (written from what it parsed), never a
+// copy of the sender's lines: a copied "Content-Length: 0043" or a framing field dropped by a
+// Connection token would frame the bytes that follow differently at the next hop.
+bool framing(HeaderId id) {
+  return id == HeaderId::kContentLength || id == HeaderId::kTransferEncoding;
 }
 
 bool peer_trusted(const Exchange& x) {
@@ -101,6 +100,13 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// A field the client sent that the gateway may read for itself (X-Forwarded-* from a trusted
+// proxy): the first of its kind, unless a Connection token made it hop-by-hop.
+const Header* end_to_end(const http::HeaderList& headers, HeaderId id) {
+  const Header* h = headers.find(id);
+  return h && !h->connection_named ? h : nullptr;
+}
+
 // The fields marked `forward`, copied as they arrived, in runs of adjacent lines.
 void add_forwarded_lines(HeadWriter& w, const http::HeaderList& headers) {
   const char* run = nullptr;
@@ -116,88 +122,84 @@ void add_forwarded_lines(HeadWriter& w, const http::HeaderList& headers) {
   if (run) w.add(run, run_end);
 }
 
+void add_content_length(HeadWriter& w, uint64_t length) {
+  char digits[20];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), length);
+  w.add("Content-Length: ");
+  w.add(digits, end);
+  w.add("\r\n");
+}
+
 }  // namespace
 
-void mark_request_fields(Exchange& x) {
-  const Header* kept_id = x.request_id.data() == x.generated_id ? nullptr
-                          : x.request.headers.find(HeaderId::kXRequestId);
-  for (Header& h : x.request.headers) {
+void mark_request_fields(http::RequestHead& r, bool trace_continued) {
+  for (Header& h : r.headers) {
     switch (h.id) {
-      case HeaderId::kExpect:  // the gateway answers 100-continue itself
-      case HeaderId::kXForwardedFor:
+      case HeaderId::kHost:             // written by the gateway: the authority it routed on
+      case HeaderId::kExpect:           // the gateway answers 100-continue itself
+      case HeaderId::kXForwardedFor:    // the gateway writes these four itself
       case HeaderId::kXForwardedProto:
       case HeaderId::kXForwardedHost:
-        h.forward = false;
-        break;
-      case HeaderId::kHost:
-        h.forward = !x.absolute_form;
-        break;
       case HeaderId::kXRequestId:
-        h.forward = &h == kept_id;
-        break;
-      case HeaderId::kTraceparent:  // replaced by the gateway's own span
+      case HeaderId::kTraceparent:      // replaced by the gateway's own span
         h.forward = false;
         break;
       case HeaderId::kTracestate:  // belongs to the trace it came with
-        h.forward = x.trace.continued;
+        h.forward = trace_continued && !h.connection_named;
         break;
       default:
-        h.forward = !hop_by_hop(h.id);
+        h.forward = !hop_by_hop(h.id) && !framing(h.id) && !h.connection_named;
     }
   }
-  drop_connection_named(x.request.headers, x.request.connection_names_fields);
 }
 
-net::Buffer& head_buffer(Exchange& x, std::size_t capacity) {
-  if (!x.out || x.out->capacity() < capacity) x.out = x.engine.buffers().acquire(capacity);
-  x.out->clear();
-  return *x.out;
-}
-
-void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback) {
-  const http::RequestHead& r = x.request;
+void write_request_head(const http::RequestHead& r, const ForwardedRequest& f, HeadWriter& w) {
   w.add(r.method);
   w.add(" ");
-  w.add(x.forwarded_path);
-  if (x.has_query) {
+  w.add(f.path);
+  if (f.has_query) {
     w.add("?");
-    w.add(x.query);
+    w.add(f.query);
   }
   w.add(" HTTP/1.1\r\n");
+  w.add_header("Host", f.host);
   add_forwarded_lines(w, r.headers);
-  if (x.absolute_form || x.host.empty()) {
-    w.add_header("Host", x.host.empty() ? host_fallback : x.host);
+  switch (r.framing) {
+    case http::Framing::kContentLength: add_content_length(w, r.content_length); break;
+    case http::Framing::kChunked: w.add("Transfer-Encoding: chunked\r\n"); break;
+    case http::Framing::kNone:
+      // An explicit empty body (a POST with Content-Length: 0) stays explicit.
+      if (r.headers.count(HeaderId::kContentLength)) w.add("Content-Length: 0\r\n");
+      break;
+    case http::Framing::kUntilClose: break;  // not a request framing
   }
 
-  bool trusted = peer_trusted(x);
-  // X-Forwarded-For: what the client sent, then the peer (always appended).
+  // X-Forwarded-For: what the client sent (unless Connection made it hop-by-hop), then the peer.
   w.add("X-Forwarded-For: ");
   for (const Header& h : r.headers) {
-    if (h.id == HeaderId::kXForwardedFor && !trim(h.value).empty()) {
+    if (h.id == HeaderId::kXForwardedFor && !h.connection_named && !trim(h.value).empty()) {
       w.add(trim(h.value));
       w.add(", ");
     }
   }
-  w.add(x.peer_ip);
+  w.add(f.peer_ip);
   w.add("\r\n");
-  const Header* proto = trusted ? r.headers.find(HeaderId::kXForwardedProto) : nullptr;
+  const Header* proto = f.peer_trusted ? end_to_end(r.headers, HeaderId::kXForwardedProto) : nullptr;
   w.add_header("X-Forwarded-Proto", proto ? proto->value : std::string_view("http"));
-  const Header* fwd_host = trusted ? r.headers.find(HeaderId::kXForwardedHost) : nullptr;
-  std::string_view forwarded_host = fwd_host ? fwd_host->value : x.host;
+  const Header* fwd_host = f.peer_trusted ? end_to_end(r.headers, HeaderId::kXForwardedHost)
+                                          : nullptr;
+  std::string_view forwarded_host = fwd_host ? fwd_host->value : f.host;
   if (!forwarded_host.empty()) w.add_header("X-Forwarded-Host", forwarded_host);
-  if (x.request_id.data() == x.generated_id) w.add_header("X-Request-Id", x.request_id);
-  w.add_header("traceparent", std::string_view(x.traceparent, sizeof(x.traceparent)));
+  w.add_header("X-Request-Id", f.request_id);
+  w.add_header("traceparent", f.traceparent);
   w.add("\r\n");
 }
 
-void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
-  http::ResponseHead& r = x.response;
+void write_response_head(http::ResponseHead& r, const ForwardedResponse& f, HeadWriter& w) {
   for (Header& h : r.headers) {
-    h.forward = !hop_by_hop(h.id) && h.id != HeaderId::kXRequestId &&
-                !(body == ResponseBody::kDechunk && h.id == HeaderId::kTransferEncoding);
+    h.forward = !hop_by_hop(h.id) && !framing(h.id) && !h.connection_named &&
+                h.id != HeaderId::kXRequestId;
   }
-  drop_connection_named(r.headers, r.connection_names_fields);
-
   char status[4];
   std::to_chars(status, status + 3, r.status);
   status[3] = ' ';
@@ -207,14 +209,55 @@ void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
   w.add(reason);
   w.add("\r\n");
   add_forwarded_lines(w, r.headers);
-  w.add_header("X-Request-Id", x.request_id);
-  if (body == ResponseBody::kRechunk) w.add("Transfer-Encoding: chunked\r\n");
-  if (x.close_after) {
+  w.add_header("X-Request-Id", f.request_id);
+  switch (r.framing) {
+    case http::Framing::kContentLength: add_content_length(w, r.content_length); break;
+    case http::Framing::kChunked:
+      if (f.body != ResponseBody::kDechunk) w.add("Transfer-Encoding: chunked\r\n");
+      break;
+    case http::Framing::kUntilClose:
+      if (f.body == ResponseBody::kRechunk) w.add("Transfer-Encoding: chunked\r\n");
+      break;
+    case http::Framing::kNone:
+      // No content follows. A stated length stays: for HEAD and 304 it is the representation's
+      // (RFC 9110 §8.6); for anything else it frames the empty body. 1xx and 204 have none.
+      if (r.headers.count(HeaderId::kContentLength) && r.status >= 200 && r.status != 204) {
+        add_content_length(w, r.content_length);
+      }
+      break;
+  }
+  if (f.close) {
     w.add("Connection: close\r\n");
-  } else if (x.request.version_minor == 0) {
+  } else if (f.client_http10) {
     w.add("Connection: keep-alive\r\n");
   }
   w.add("\r\n");
+}
+
+void mark_request_fields(Exchange& x) { mark_request_fields(x.request, x.trace.continued); }
+
+net::Buffer& head_buffer(Exchange& x, std::size_t capacity) {
+  if (!x.out || x.out->capacity() < capacity) x.out = x.engine.buffers().acquire(capacity);
+  x.out->clear();
+  return *x.out;
+}
+
+void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback) {
+  ForwardedRequest f;
+  f.path = x.forwarded_path;
+  f.query = x.query;
+  f.has_query = x.has_query;
+  f.host = x.host.empty() ? host_fallback : x.host;
+  f.peer_ip = x.peer_ip;
+  f.peer_trusted = peer_trusted(x);
+  f.request_id = x.request_id;
+  f.traceparent = std::string_view(x.traceparent, sizeof(x.traceparent));
+  write_request_head(x.request, f, w);
+}
+
+void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
+  ForwardedResponse f{body, x.request_id, x.close_after, x.request.version_minor == 0};
+  write_response_head(x.response, f, w);
 }
 
 std::string client_ip(const Exchange& x) {
@@ -225,7 +268,7 @@ std::string client_ip(const Exchange& x) {
   std::string_view last_seen;
   for (std::size_t i = x.request.headers.size(); i-- > 0;) {
     const Header& h = x.request.headers[i];
-    if (h.id != HeaderId::kXForwardedFor) continue;
+    if (h.id != HeaderId::kXForwardedFor || h.connection_named) continue;
     std::string_view list = h.value;
     while (!list.empty()) {
       std::size_t comma = list.rfind(',');

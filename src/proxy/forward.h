@@ -79,17 +79,49 @@ void assign_request_id(Exchange& x);
 // target is unacceptable (400).
 const char* split_target(Exchange& x);
 
-// Marks which request fields are forwarded (hop-by-hop and replaced ones are not).
-void mark_request_fields(Exchange& x);
-// The upstream request head. `host_fallback` is used when the client sent no Host (HTTP/1.0).
-void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback);
-
 enum class ResponseBody : uint8_t {
-  kAsIs,      // forward the upstream's framing unchanged
+  kAsIs,      // forward the upstream's body bytes unchanged
   kRechunk,   // close-delimited upstream body -> chunked to an HTTP/1.1 client
   kDechunk,   // chunked upstream body -> close-delimited to an HTTP/1.0 client
 };
-// The client response head.
+
+// What the gateway writes into a forwarded request head besides the client's kept fields.
+struct ForwardedRequest {
+  std::string_view path;   // the forwarded path (normalized, strip_prefix, base path)
+  std::string_view query;
+  bool has_query = false;
+  std::string_view host;   // the authority the request was routed on
+  std::string_view peer_ip;
+  bool peer_trusted = false;  // X-Forwarded-Proto/Host from the client are believed
+  std::string_view request_id;
+  std::string_view traceparent;
+};
+
+// What the gateway decides for a forwarded response head.
+struct ForwardedResponse {
+  ResponseBody body = ResponseBody::kAsIs;
+  std::string_view request_id;
+  bool close = false;          // Connection: close (the client connection ends after it)
+  bool client_http10 = false;  // an HTTP/1.0 client is told keep-alive explicitly
+};
+
+// Marks which of the client's fields are copied: not hop-by-hop ones (those a Connection token
+// names included), not framing, not the fields the gateway writes itself (Host, X-Forwarded-*,
+// X-Request-Id, traceparent). A Connection token can therefore remove only the client's copy of
+// a field; it never changes how the forwarded message is framed or addressed.
+void mark_request_fields(http::RequestHead& r, bool trace_continued);
+void mark_request_fields(Exchange& x);
+
+// The forwarded request head (after mark_request_fields): request line, Host, the kept fields,
+// then exactly one framing field for the body that follows (none for no body), X-Forwarded-*,
+// X-Request-Id, traceparent.
+void write_request_head(const http::RequestHead& r, const ForwardedRequest& f, HeadWriter& w);
+// The client-bound response head: the upstream's end-to-end fields, X-Request-Id, exactly one
+// framing field for the body the client will receive, and the connection decision.
+void write_response_head(http::ResponseHead& r, const ForwardedResponse& f, HeadWriter& w);
+
+// The same, from an exchange. `host_fallback` is used when the client sent no Host (HTTP/1.0).
+void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback);
 void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body);
 // A buffer of at least `capacity` bytes for composing a head (x.out, cleared).
 net::Buffer& head_buffer(Exchange& x, std::size_t capacity);

@@ -153,8 +153,10 @@ void record_request(Exchange& x) {
     std::string client = client_ip(x);
     const http::Header* agent = x.request.headers.find(http::HeaderId::kUserAgent);
     r.request_id = x.request_id;
-    r.trace_id = x.trace.trace();
-    r.span_id = x.trace.span();
+    if (x.trace.started()) {
+      r.trace_id = x.trace.trace();
+      r.span_id = x.trace.span();
+    }
     r.client_ip = client;
     r.method = x.request.method;
     r.host = x.host;

@@ -367,6 +367,12 @@ void set_forwarded_path(Exchange& x, std::size_t strip_length) {
 // carry another request.
 Task<bool> respond(Exchange& x, HeadRead head) {
   const config::Limits& lim = limits(x);
+  // A head that could not be parsed is still answered as HEAD when its request line says so:
+  // the answer to HEAD is the head alone (RFC 9110 §9.3.2).
+  if (head != HeadRead::kComplete && x.client.buffer &&
+      x.client.buffer->view().starts_with("HEAD ")) {
+    x.request.is_head = true;
+  }
   switch (head) {
     case HeadRead::kComplete: break;
     case HeadRead::kClosed: co_return false;

@@ -95,7 +95,7 @@ class RenderErrorTest : public testing::TestWithParam<ErrorRow> {};
 TEST_P(RenderErrorTest, ParsesBack) {
   const ErrorRow& r = GetParam();
   Rendered out;
-  parse_rendered(render_error(r.error, "", "req-123", "", false), out);
+  parse_rendered(render_error(r.error, "", "req-123", "", false, false), out);
   if (HasFatalFailure()) return;
   EXPECT_EQ(out.head.status, r.status);
   EXPECT_EQ(out.head.reason, r.reason);
@@ -122,7 +122,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(RenderErrorTest, SpecExample) {
   Rendered out;
-  parse_rendered(render_error(Error::kRateLimited, "rate limit exceeded", "abc", "", false), out);
+  parse_rendered(
+      render_error(Error::kRateLimited, "rate limit exceeded", "abc", "", false, false), out);
   if (HasFatalFailure()) return;
   EXPECT_EQ(out.body,
             R"({"error":"rate_limited","message":"rate limit exceeded","request_id":"abc"})");
@@ -130,7 +131,7 @@ TEST(RenderErrorTest, SpecExample) {
 
 TEST(RenderErrorTest, ConnectionCloseWhenAsked) {
   Rendered out;
-  parse_rendered(render_error(Error::kBadRequest, "", "r", "", true), out);
+  parse_rendered(render_error(Error::kBadRequest, "", "r", "", true, false), out);
   if (HasFatalFailure()) return;
   EXPECT_FALSE(out.head.keep_alive);
   EXPECT_EQ(value_of(out.head, "Connection"), "close");
@@ -139,7 +140,7 @@ TEST(RenderErrorTest, ConnectionCloseWhenAsked) {
 TEST(RenderErrorTest, ExtraHeadersKeptAsLines) {
   Rendered out;
   parse_rendered(render_error(Error::kMethodNotAllowed, "", "r",
-                              "Allow: GET, HEAD\r\nRetry-After: 3\r\n", true),
+                              "Allow: GET, HEAD\r\nRetry-After: 3\r\n", true, false),
                  out);
   if (HasFatalFailure()) return;
   EXPECT_EQ(out.head.status, 405);
@@ -150,9 +151,25 @@ TEST(RenderErrorTest, ExtraHeadersKeptAsLines) {
 
 TEST(RenderErrorTest, EmptyRequestId) {
   Rendered out;
-  parse_rendered(render_error(Error::kBadGateway, "", "", "", false), out);
+  parse_rendered(render_error(Error::kBadGateway, "", "", "", false, false), out);
   if (HasFatalFailure()) return;
   EXPECT_EQ(out.json.value("request_id", "x"), "");
+}
+
+// A response to HEAD is the head alone (RFC 9110 §9.3.2): it states the length a GET would have
+// carried, and the next byte on the connection is the next response.
+TEST(RenderErrorTest, HeadOnlyHasNoContent) {
+  const std::string full = render_error(Error::kNoRoute, "", "r", "", false, false);
+  const std::string head = render_error(Error::kNoRoute, "", "r", "", false, true);
+  HeadScanner scanner;
+  ASSERT_EQ(scanner.scan(head, 64 * 1024), HeadStatus::kComplete);
+  EXPECT_EQ(scanner.length(), head.size());  // nothing after the blank line
+  ResponseHead parsed;
+  MessageParser parser(MessageParser::Kind::kResponse);
+  ASSERT_EQ(parser.parse_response(head, /*request_was_head=*/true, parsed),
+            HeadStatus::kComplete);
+  EXPECT_EQ(parsed.framing, Framing::kNone);
+  EXPECT_EQ(parsed.content_length, full.size() - head.size());  // what a GET would carry
 }
 
 // Messages are escaped so that the body stays JSON and reads back as the same text.
@@ -161,7 +178,7 @@ class RenderEscapingTest : public testing::TestWithParam<std::string> {};
 TEST_P(RenderEscapingTest, MessageRoundTrips) {
   const std::string& message = GetParam();
   Rendered out;
-  parse_rendered(render_error(Error::kBadRequest, message, "id-\"1\"", "", false), out);
+  parse_rendered(render_error(Error::kBadRequest, message, "id-\"1\"", "", false, false), out);
   if (HasFatalFailure()) return;
   EXPECT_EQ(out.json.value("message", ""), message);
   EXPECT_EQ(out.json.value("request_id", ""), "id-\"1\"");
