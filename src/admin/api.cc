@@ -57,7 +57,7 @@ class QueryHeaders final : public routing::HeaderSource {
 
 std::vector<std::string> plugin_names(const proxy::RouteRuntime& route) {
   std::vector<std::string> names;
-  for (const auto& e : route.plugins.entries) names.push_back(e.name);
+  for (std::string_view name : route.plugins.names()) names.emplace_back(name);
   return names;
 }
 

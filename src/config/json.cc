@@ -56,7 +56,7 @@ json upstream_json(const Upstream& u) {
   json out = {
       {"targets", targets},
       {"scheme", u.scheme},
-      {"balance", u.balance},
+      {"balance", balance_name(u.balance)},
       {"timeouts",
        {{"connect", format_duration(u.timeouts.connect)},
         {"response_header", format_duration(u.timeouts.response_header)},
@@ -172,5 +172,7 @@ std::string canonical_hash(const Config& config) {
   }
   return out;
 }
+
+std::string format_cidr(const Cidr& cidr) { return cidr_text(cidr); }
 
 }  // namespace turnpike::config

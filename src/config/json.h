@@ -16,6 +16,9 @@ nlohmann::json to_json(const Config& config, bool redact);
 // Hex SHA-256 of the canonical (unredacted, key-sorted, compact) JSON form.
 std::string canonical_hash(const Config& config);
 
+// CIDRs as the YAML writes them: "10.0.0.0/8", "2001:db8::/32".
+std::string format_cidr(const Cidr& cidr);
+
 // Durations as the YAML writes them: "250ms", "5s", "1m30s".
 std::string format_duration(Duration d);
 

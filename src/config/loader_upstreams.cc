@@ -106,7 +106,10 @@ void parse_upstream(const Reader& block, Upstream& out) {
   Reader balance = block.child("balance");
   if (auto v =
           balance.one_of({"round_robin", "least_conn", "p2c_ewma", "consistent_hash", "random"})) {
-    if (*v != "round_robin") balance.error("not supported yet");
+    for (std::size_t i = 0; i < std::size(kBalanceNames); ++i) {
+      if (*v == kBalanceNames[i]) out.balance = static_cast<Balance>(i);
+    }
+    if (out.balance != Balance::kRoundRobin) balance.error("not supported yet");
   }
   parse_timeouts(block.child("timeouts"), out.timeouts);
   parse_keepalive(block.child("keepalive"), out.keepalive);

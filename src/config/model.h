@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -130,6 +131,12 @@ enum class UpstreamKind : uint8_t {
   kBuiltinEcho,  // builtin:echo: answers with the request it received, as JSON
 };
 
+// How a group picks a target (SPEC §2 `balance`).
+enum class Balance : uint8_t { kRoundRobin, kLeastConn, kP2cEwma, kConsistentHash, kRandom };
+inline constexpr std::string_view kBalanceNames[] = {"round_robin", "least_conn", "p2c_ewma",
+                                                     "consistent_hash", "random"};
+inline std::string_view balance_name(Balance b) { return kBalanceNames[static_cast<int>(b)]; }
+
 struct Upstream {
   std::string name;  // the key under `upstreams`, or the inline URL / builtin name itself
   UpstreamKind kind = UpstreamKind::kTargets;
@@ -137,7 +144,7 @@ struct Upstream {
   std::string base_path;      // inline URL path ("/base"), prepended to the forwarded path
   std::vector<Target> targets;
   std::string scheme = "http";
-  std::string balance = "round_robin";
+  Balance balance = Balance::kRoundRobin;
   UpstreamTimeouts timeouts;
   Keepalive keepalive;
   Retries retries;

@@ -76,8 +76,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
   text::append_json_escaped(out, s);
 }
 
-std::string render_error(Error e, std::string_view message, std::string_view request_id,
-                         std::string_view extra_headers, bool close, bool head_only) {
+std::string error_body(Error e, std::string_view message, std::string_view request_id) {
   const Row& r = row(e);
   std::string body;
   body.reserve(96 + message.size() + request_id.size());
@@ -88,18 +87,37 @@ std::string render_error(Error e, std::string_view message, std::string_view req
   body += "\",\"request_id\":\"";
   append_json_escaped(body, request_id);
   body += "\"}";
+  return body;
+}
 
-  std::string out;
-  out.reserve(256 + extra_headers.size() + body.size());
+void append_answer_start(std::string& out, uint16_t status, std::string_view content_type,
+                         std::size_t content_length) {
   out += "HTTP/1.1 ";
-  out += std::to_string(r.status);
+  out += std::to_string(status);
   out += ' ';
-  out += reason_phrase(r.status);
+  out += reason_phrase(status);
   out += "\r\nServer: turnpike\r\nDate: ";
   out += http_date_now();
-  out += "\r\nContent-Type: application/json\r\nContent-Length: ";
-  out += std::to_string(body.size());
-  out += "\r\nX-Request-Id: ";
+  out += "\r\n";
+  // 1xx and 204 have no content and state no length (RFC 9110 §8.6).
+  if (status == 204 || status < 200) return;
+  if (!content_type.empty()) {
+    out += "Content-Type: ";
+    out += content_type;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(content_length);
+  out += "\r\n";
+}
+
+std::string render_error(Error e, std::string_view message, std::string_view request_id,
+                         std::string_view extra_headers, bool close, bool head_only) {
+  std::string body = error_body(e, message, request_id);
+  std::string out;
+  out.reserve(256 + extra_headers.size() + body.size());
+  append_answer_start(out, status_of(e), "application/json", body.size());
+  out += "X-Request-Id: ";
   out += request_id;
   out += "\r\n";
   out += extra_headers;

@@ -31,6 +31,15 @@ std::string_view reason_phrase(uint16_t status);  // "Not Found"
 // Appends `s` to `out` as the inside of a JSON string (quotes not included).
 void append_json_escaped(std::string& out, std::string_view s);
 
+// The JSON body of an error answer: {"error":..,"message":..,"request_id":..} (`message` empty:
+// the default message).
+std::string error_body(Error e, std::string_view message, std::string_view request_id);
+
+// The start of a head the gateway writes itself: status line, Server, Date, then Content-Type
+// (when not empty) and Content-Length unless the status has no content (1xx, 204).
+void append_answer_start(std::string& out, uint16_t status, std::string_view content_type,
+                         std::size_t content_length);
+
 // A complete HTTP/1.1 response: status line, Content-Type: application/json, Content-Length,
 // X-Request-Id, Date, `extra_headers` (each line ending in CRLF), Connection: close when
 // `close`, and the body {"error":..,"message":..,"request_id":..}. For a HEAD request

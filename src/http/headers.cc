@@ -53,9 +53,8 @@ constexpr Index kIndex;
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
+bool iequals_bytes(const char* a, const char* b, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
     if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
@@ -85,46 +84,28 @@ bool has_token(std::string_view list, std::string_view token) {
 
 namespace {
 
-// reg-name bytes other than '%' (RFC 3986: unreserved / sub-delims).
-constexpr bool reg_name_byte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~' || c == '!' || c == '$' || c == '&' || c == '\'' ||
-         c == '(' || c == ')' || c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
-}
-constexpr bool hex_digit(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-bool valid_reg_name(std::string_view name) {
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    auto c = static_cast<unsigned char>(name[i]);
-    if (c == '%') {
-      if (i + 2 >= name.size() || !hex_digit(name[i + 1]) || !hex_digit(name[i + 2])) {
-        return false;
-      }
-      i += 2;
-    } else if (!reg_name_byte(c)) {
-      return false;
+// Byte classes for authorities: one table lookup per byte (the Host of every request passes here).
+struct AuthorityBytes {
+  bool reg_name[256];  // RFC 3986 unreserved / sub-delims ('%' is handled apart)
+  bool hex[256];
+  constexpr AuthorityBytes() : reg_name(), hex() {
+    for (int c = 0; c < 256; ++c) {
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      reg_name[c] = alnum || c == '-' || c == '.' || c == '_' || c == '~' || c == '!' ||
+                    c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
+                    c == '+' || c == ',' || c == ';' || c == '=';
+      hex[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
     }
   }
-  return true;
-}
+};
+constexpr AuthorityBytes kAuthority;
 
-// The inside of "[...]": hex digits, ':' and '.' (an embedded IPv4 tail), at least one ':'.
-bool valid_ip_literal(std::string_view inside) {
-  if (inside.size() < 2 || inside.find(':') == std::string_view::npos) return false;
-  for (unsigned char c : inside) {
-    if (!hex_digit(c) && c != ':' && c != '.') return false;
-  }
-  return true;
-}
-
-bool valid_port(std::string_view port) {
-  if (port.empty() || port.size() > 5) return false;
+bool valid_port(const char* p, const char* end) {
+  if (p == end || end - p > 5) return false;
   uint32_t value = 0;
-  for (unsigned char c : port) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + (c - '0');
+  for (; p < end; ++p) {
+    if (*p < '0' || *p > '9') return false;
+    value = value * 10 + static_cast<uint32_t>(*p - '0');
   }
   return value <= 65535;
 }
@@ -132,25 +113,36 @@ bool valid_port(std::string_view port) {
 }  // namespace
 
 bool valid_authority(std::string_view authority) {
-  std::string_view host = authority;
-  std::string_view rest;
-  if (!host.empty() && host.front() == '[') {
-    std::size_t close = host.find(']');
-    if (close == std::string_view::npos || !valid_ip_literal(host.substr(1, close - 1))) {
-      return false;
+  const char* p = authority.data();
+  const char* end = p + authority.size();
+  if (p == end) return false;
+  if (*p == '[') {
+    // The inside of "[...]": hex digits, ':' and '.' (an embedded IPv4 tail), at least one ':'.
+    ++p;
+    bool colon = false;
+    const char* start = p;
+    for (; p < end && *p != ']'; ++p) {
+      auto c = static_cast<unsigned char>(*p);
+      colon = colon || c == ':';
+      if (!kAuthority.hex[c] && c != ':' && c != '.') return false;
     }
-    rest = host.substr(close + 1);
-    host = host.substr(0, close + 1);
+    if (p == end || p - start < 2 || !colon) return false;
+    ++p;
   } else {
-    std::size_t colon = host.find(':');
-    if (colon != std::string_view::npos) {
-      rest = host.substr(colon);
-      host = host.substr(0, colon);
+    const char* start = p;
+    for (; p < end && *p != ':'; ++p) {
+      auto c = static_cast<unsigned char>(*p);
+      if (kAuthority.reg_name[c]) continue;
+      if (c != '%' || end - p < 3 || !kAuthority.hex[static_cast<unsigned char>(p[1])] ||
+          !kAuthority.hex[static_cast<unsigned char>(p[2])]) {
+        return false;
+      }
+      p += 2;
     }
-    if (host.empty() || !valid_reg_name(host)) return false;
+    if (p == start) return false;
   }
-  if (rest.empty()) return true;
-  return rest.front() == ':' && valid_port(rest.substr(1));
+  if (p == end) return true;
+  return *p == ':' && valid_port(p + 1, end);
 }
 
 const Header* HeaderList::find(std::string_view name) const {

@@ -41,8 +41,13 @@ enum class HeaderId : uint8_t {
 
 HeaderId classify_header(std::string_view name);
 
-// ASCII case-insensitive equality (header names, tokens).
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality of `n` bytes.
+bool iequals_bytes(const char* a, const char* b, std::size_t n);
+// ASCII case-insensitive equality (header names, tokens). Inline: most comparisons end at the
+// length.
+inline bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && iequals_bytes(a.data(), b.data(), a.size());
+}
 // True if the comma-separated token list `list` holds `token` (case-insensitive).
 bool has_token(std::string_view list, std::string_view token);
 

@@ -5,6 +5,7 @@
 
 #include "proxy/engine.h"
 #include "proxy/forward.h"
+#include "proxy/phases.h"
 
 namespace turnpike::proxy {
 
@@ -21,7 +22,9 @@ Error error_for(Failure f) {
     case Failure::kBodyTooLarge: return Error::kPayloadTooLarge;
     case Failure::kConnectTimeout:
     case Failure::kUpstreamTimeout:
-    case Failure::kRouteTimeout: return Error::kGatewayTimeout;
+    case Failure::kRouteTimeout:
+    case Failure::kPluginTimeout: return Error::kGatewayTimeout;
+    case Failure::kNoTarget: return Error::kUpstreamUnavailable;
     default: return Error::kBadGateway;
   }
 }
@@ -37,37 +40,57 @@ std::string_view message_for(Failure f) {
     case Failure::kUpstreamGarbage: return "upstream sent an invalid response";
     case Failure::kUpstreamTimeout: return "upstream timed out";
     case Failure::kRouteTimeout: return "route timeout exceeded";
+    case Failure::kNoTarget: return "no usable upstream target";
+    case Failure::kPluginTimeout: return "a plugin's wait timed out";
     default: return {};
   }
 }
 
 }  // namespace
 
-Task<bool> answer(Exchange& x, Error error, std::string_view message,
-                  std::string_view extra_headers) {
+Task<bool> write_answer(Exchange& x, uint16_t status, std::string_view content_type,
+                        std::string_view content, std::string_view extra_headers) {
   // An answer before the whole request body was read leaves its bytes unread: close after.
   if (x.request.framing != http::Framing::kNone && !x.body_complete) x.close_after = true;
   if (!x.request.keep_alive || x.engine.draining()) x.close_after = true;
   if (x.request_id.empty()) assign_request_id(x);
-  x.status = http::status_of(error);
-  x.error = http::code_of(error);
-  std::string response =
-      http::render_error(error, message, x.request_id, extra_headers, x.close_after,
-                         x.request.is_head);
-  iovec iov{response.data(), response.size()};
+  x.status = status;
+  run_response_phase(x, status);
+
+  std::string head;
+  head.reserve(256 + extra_headers.size());
+  http::append_answer_start(head, status, content_type, content.size());
+  head += extra_headers;
+  // The tail (X-Request-Id, the response phase's edits, Connection) is the one every response
+  // head gets, the upstream's included.
+  HeadWriter tail(head_buffer(x, 64 + x.request_id.size() + edit_bytes(x.plugins, false)));
+  write_response_tail(tail, response_of(x));
+  bool has_content = !x.request.is_head && status != 204 && status >= 200;
+  iovec iov[3] = {{head.data(), head.size()},
+                  {const_cast<char*>(tail.text().data()), tail.text().size()},
+                  {const_cast<char*>(content.data()), has_content ? content.size() : 0}};
   x.client.socket.clear_abort();  // a deadline may have aborted the read this answers
   ScopedDeadline deadline(x.engine.timers(), x.client.deadline,
                           x.snapshot->config->server.limits.idle_timeout);
-  net::IoResult r = co_await net::write_all(x.client.socket, &iov, 1);
+  net::IoResult r = co_await net::write_all(x.client.socket, iov, 3);
   x.response_started = true;
   x.bytes_out += r.bytes;
   co_return r.ok() && !x.close_after;
 }
 
+Task<bool> answer(Exchange& x, Error error, std::string_view message,
+                  std::string_view extra_headers) {
+  if (x.request_id.empty()) assign_request_id(x);
+  x.error = http::code_of(error);
+  std::string body = http::error_body(error, message, x.request_id);
+  co_return co_await write_answer(x, http::status_of(error), "application/json", body,
+                                  extra_headers);
+}
+
 Task<bool> answer_failure(Exchange& x, Failure f) {
   x.failure = f;
+  x.cancel.clear();
   x.upstream.reset();
-  x.upstream_socket = nullptr;
   if (f == Failure::kClientGone) {
     x.error = "client_closed";
     co_return false;

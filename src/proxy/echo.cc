@@ -6,7 +6,6 @@
 #include <map>
 #include <string>
 
-#include "http/date.h"
 #include "http/errors.h"
 #include "proxy/answer.h"
 #include "proxy/engine.h"
@@ -43,7 +42,8 @@ void add_field(std::string& json, std::string_view name, std::string_view value,
 
 // The head an upstream would have received, parsed back: the echo shows exactly that.
 std::string forwarded_headers_json(Exchange& x) {
-  HeadWriter w(head_buffer(x, x.request.length + 2 * x.forwarded_path.size() + 1024));
+  HeadWriter w(head_buffer(x, x.request.length + 2 * x.forwarded_path.size() + 2 * x.host.size() +
+                                  edit_bytes(x.plugins, true) + 1024));
   write_upstream_head(x, w, "builtin:echo");
   if (!w.ok()) return "{}";
   std::string head(w.text());
@@ -94,22 +94,7 @@ net::Task<bool> serve_echo(Exchange& x) {
   json.back() = '}';
   json += '\n';
 
-  if (!x.request.keep_alive || x.engine.draining()) x.close_after = true;
-  x.status = 200;
-  std::string head = "HTTP/1.1 200 OK\r\nServer: turnpike\r\nDate: ";
-  head += http::http_date_now();
-  head += "\r\nContent-Type: application/json\r\nContent-Length: ";
-  head += std::to_string(json.size());
-  head += "\r\nX-Request-Id: ";
-  head += x.request_id;
-  head += x.close_after ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
-  iovec iov[2] = {{head.data(), head.size()}, {json.data(), x.request.is_head ? 0 : json.size()}};
-  net::ScopedDeadline deadline(x.engine.timers(), x.client.deadline,
-                               x.snapshot->config->server.limits.idle_timeout);
-  net::IoResult r = co_await net::write_all(x.client.socket, iov, 2);
-  x.response_started = true;
-  x.bytes_out += r.bytes;
-  co_return r.ok() && !x.close_after;
+  co_return co_await write_answer(x, 200, "application/json", json, {});
 }
 
 }  // namespace turnpike::proxy

@@ -5,14 +5,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "http/errors.h"
 #include "http/parser.h"
 #include "net/buffer.h"
+#include "net/cancel.h"
 #include "net/socket.h"
 #include "net/timers.h"
 #include "observe/trace.h"
+#include "plugins/plugin.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
 
@@ -64,6 +67,8 @@ enum class Failure : uint8_t {
   kUpstreamGarbage,  // not HTTP: 502
   kUpstreamTimeout,  // response_header or idle timeout: 504
   kRouteTimeout,     // the route's whole-exchange timeout: 504
+  kNoTarget,         // no usable target in the group (all unhealthy or open): 503
+  kPluginTimeout,    // a plugin's wait outlived its bound: 504
 };
 
 struct Exchange {
@@ -90,7 +95,13 @@ struct Exchange {
   std::string peer_ip;         // the client connection's peer address, as text
   std::string_view forwarded_path;  // path sent upstream (strip_prefix, base path)
 
+  // Plugins, on routes that have any: what they see of the exchange and the edits they made.
+  std::optional<plugins::Context> plugins;
+  bool response_phase_done = false;  // the response phase ran for the head being written
+  std::size_t plugin_waiting = 0;    // the request-phase plugin whose wait() is next
+
   // Body progress (client -> upstream).
+  uint64_t body_limit = 0;     // max_body_bytes, or less by the route's request_size
   uint64_t body_received = 0;  // payload bytes of the request body seen
   std::size_t body_buffered = 0;  // body bytes that arrived with the head (in the client buffer)
   bool body_complete = false;  // the whole request body has been read
@@ -101,7 +112,9 @@ struct Exchange {
 
   // The upstream side.
   std::unique_ptr<UpstreamConnection> upstream;
-  net::Socket* upstream_socket = nullptr;  // the upstream socket being waited on, if any
+  // The wait in progress on the upstream side (a socket, a plugin's Completion): interrupted by
+  // the upstream deadline, cancelled for good by the route deadline or the client leaving.
+  net::Cancellation cancel;
   bool upstream_reused = false;
   net::BufferRef upstream_buffer;
   http::ResponseHead response;
@@ -115,6 +128,7 @@ struct Exchange {
   std::array<char, 16> upstream_span_id{};  // the span id sent upstream in traceparent
   char traceparent[55];
   const upstream::Target* target = nullptr;  // the last target tried
+  upstream::Lease lease;  // the target of the current attempt, in flight until the exchange ends
   net::Clock::time_point upstream_started{};
   net::Clock::time_point upstream_finished{};
   std::string_view error;  // SPEC §5 code (or client_closed) when the exchange did not succeed

@@ -83,17 +83,6 @@ bool framing(HeaderId id) {
   return id == HeaderId::kContentLength || id == HeaderId::kTransferEncoding;
 }
 
-bool peer_trusted(const Exchange& x) {
-  const auto& trusted = x.snapshot->config->server.trusted_proxies;
-  if (trusted.empty()) return false;
-  std::array<uint8_t, 16> ip;
-  x.client.peer.ip_bytes(ip.data());
-  for (const config::Cidr& cidr : trusted) {
-    if (cidr.contains(ip)) return true;
-  }
-  return false;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -122,6 +111,19 @@ void add_forwarded_lines(HeadWriter& w, const http::HeaderList& headers) {
   if (run) w.add(run, run_end);
 }
 
+// The kept fields less those the edits drop, then the edits' own lines. Edits never name a
+// protected field (configuration refuses them), so framing and addressing stay the gateway's.
+void add_edited_lines(HeadWriter& w, http::HeaderList& headers,
+                      const plugins::HeaderEdits& edits) {
+  for (Header& h : headers) {
+    if (h.forward && edits.drops(h.name)) h.forward = false;
+  }
+  add_forwarded_lines(w, headers);
+  edits.for_each_line([&](std::string_view name, std::string_view value) {
+    w.add_header(name, value);
+  });
+}
+
 void add_content_length(HeadWriter& w, uint64_t length) {
   char digits[20];
   auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), length);
@@ -131,6 +133,17 @@ void add_content_length(HeadWriter& w, uint64_t length) {
 }
 
 }  // namespace
+
+bool peer_trusted(const Exchange& x) {
+  const auto& trusted = x.snapshot->config->server.trusted_proxies;
+  if (trusted.empty()) return false;
+  std::array<uint8_t, 16> ip;
+  x.client.peer.ip_bytes(ip.data());
+  for (const config::Cidr& cidr : trusted) {
+    if (cidr.contains(ip)) return true;
+  }
+  return false;
+}
 
 void mark_request_fields(http::RequestHead& r, bool trace_continued) {
   for (Header& h : r.headers) {
@@ -153,7 +166,7 @@ void mark_request_fields(http::RequestHead& r, bool trace_continued) {
   }
 }
 
-void write_request_head(const http::RequestHead& r, const ForwardedRequest& f, HeadWriter& w) {
+void write_request_head(http::RequestHead& r, const ForwardedRequest& f, HeadWriter& w) {
   w.add(r.method);
   w.add(" ");
   w.add(f.path);
@@ -163,7 +176,11 @@ void write_request_head(const http::RequestHead& r, const ForwardedRequest& f, H
   }
   w.add(" HTTP/1.1\r\n");
   w.add_header("Host", f.host);
-  add_forwarded_lines(w, r.headers);
+  if (f.edits && !f.edits->empty()) {
+    add_edited_lines(w, r.headers, *f.edits);
+  } else {
+    add_forwarded_lines(w, r.headers);
+  }
   switch (r.framing) {
     case http::Framing::kContentLength: add_content_length(w, r.content_length); break;
     case http::Framing::kChunked: w.add("Transfer-Encoding: chunked\r\n"); break;
@@ -198,7 +215,7 @@ void write_request_head(const http::RequestHead& r, const ForwardedRequest& f, H
 void write_response_head(http::ResponseHead& r, const ForwardedResponse& f, HeadWriter& w) {
   for (Header& h : r.headers) {
     h.forward = !hop_by_hop(h.id) && !framing(h.id) && !h.connection_named &&
-                h.id != HeaderId::kXRequestId;
+                h.id != HeaderId::kXRequestId && !(f.edits && f.edits->drops(h.name));
   }
   char status[4];
   std::to_chars(status, status + 3, r.status);
@@ -209,7 +226,6 @@ void write_response_head(http::ResponseHead& r, const ForwardedResponse& f, Head
   w.add(reason);
   w.add("\r\n");
   add_forwarded_lines(w, r.headers);
-  w.add_header("X-Request-Id", f.request_id);
   switch (r.framing) {
     case http::Framing::kContentLength: add_content_length(w, r.content_length); break;
     case http::Framing::kChunked:
@@ -225,6 +241,16 @@ void write_response_head(http::ResponseHead& r, const ForwardedResponse& f, Head
         add_content_length(w, r.content_length);
       }
       break;
+  }
+  write_response_tail(w, f);
+}
+
+void write_response_tail(HeadWriter& w, const ForwardedResponse& f) {
+  w.add_header("X-Request-Id", f.request_id);
+  if (f.edits) {
+    f.edits->for_each_line([&](std::string_view name, std::string_view value) {
+      w.add_header(name, value);
+    });
   }
   if (f.close) {
     w.add("Connection: close\r\n");
@@ -252,12 +278,18 @@ void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallb
   f.peer_trusted = peer_trusted(x);
   f.request_id = x.request_id;
   f.traceparent = std::string_view(x.traceparent, sizeof(x.traceparent));
+  if (x.plugins) f.edits = &x.plugins->request_headers;
   write_request_head(x.request, f, w);
 }
 
-void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
+ForwardedResponse response_of(const Exchange& x, ResponseBody body) {
   ForwardedResponse f{body, x.request_id, x.close_after, x.request.version_minor == 0};
-  write_response_head(x.response, f, w);
+  if (x.plugins) f.edits = &x.plugins->response_headers;
+  return f;
+}
+
+void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body) {
+  write_response_head(x.response, response_of(x, body), w);
 }
 
 std::string client_ip(const Exchange& x) {

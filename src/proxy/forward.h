@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "net/buffer.h"
+#include "plugins/plugin.h"
 #include "proxy/exchange.h"
 
 namespace turnpike::proxy {
@@ -95,6 +96,7 @@ struct ForwardedRequest {
   bool peer_trusted = false;  // X-Forwarded-Proto/Host from the client are believed
   std::string_view request_id;
   std::string_view traceparent;
+  const plugins::HeaderEdits* edits = nullptr;  // the request phase's, if any
 };
 
 // What the gateway decides for a forwarded response head.
@@ -103,7 +105,12 @@ struct ForwardedResponse {
   std::string_view request_id;
   bool close = false;          // Connection: close (the client connection ends after it)
   bool client_http10 = false;  // an HTTP/1.0 client is told keep-alive explicitly
+  const plugins::HeaderEdits* edits = nullptr;  // the response phase's, if any
 };
+
+// The end of every client-bound head, the upstream's and the gateway's own answers alike:
+// X-Request-Id, the response phase's edits, the connection decision, the blank line.
+void write_response_tail(HeadWriter& w, const ForwardedResponse& f);
 
 // Marks which of the client's fields are copied: not hop-by-hop ones (those a Connection token
 // names included), not framing, not the fields the gateway writes itself (Host, X-Forwarded-*,
@@ -115,16 +122,28 @@ void mark_request_fields(Exchange& x);
 // The forwarded request head (after mark_request_fields): request line, Host, the kept fields,
 // then exactly one framing field for the body that follows (none for no body), X-Forwarded-*,
 // X-Request-Id, traceparent.
-void write_request_head(const http::RequestHead& r, const ForwardedRequest& f, HeadWriter& w);
-// The client-bound response head: the upstream's end-to-end fields, X-Request-Id, exactly one
-// framing field for the body the client will receive, and the connection decision.
+void write_request_head(http::RequestHead& r, const ForwardedRequest& f, HeadWriter& w);
+// The client-bound response head: the upstream's end-to-end fields (less those the edits drop),
+// exactly one framing field for the body the client will receive, then write_response_tail.
 void write_response_head(http::ResponseHead& r, const ForwardedResponse& f, HeadWriter& w);
 
 // The same, from an exchange. `host_fallback` is used when the client sent no Host (HTTP/1.0).
 void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallback);
 void write_client_head(Exchange& x, HeadWriter& w, ResponseBody body);
+// Head bytes the plugins' edits may add (request-bound or client-bound), for sizing a head buffer.
+inline std::size_t edit_bytes(const std::optional<plugins::Context>& c, bool request) {
+  if (!c) return 0;
+  return (request ? c->request_headers : c->response_headers).line_bytes();
+}
+
+// The response decisions of an exchange (its id, edits, connection) for a head about to be
+// written; `body` only matters for forwarded responses.
+ForwardedResponse response_of(const Exchange& x, ResponseBody body = ResponseBody::kAsIs);
 // A buffer of at least `capacity` bytes for composing a head (x.out, cleared).
 net::Buffer& head_buffer(Exchange& x, std::size_t capacity);
+
+// True when the peer is one of server.trusted_proxies (its X-Forwarded-* are believed).
+bool peer_trusted(const Exchange& x);
 
 // The address the gateway believes is the client's (X-Forwarded-For is believed only from
 // trusted proxies), as text.

@@ -2,7 +2,8 @@
 //
 //   wait for a request (no buffer while idle)
 //   -> read the head (header_timeout, max_header_bytes) -> request id -> path -> route
-//   -> body limits -> builtin:echo, or the upstream:
+//   -> route deadline, plugins (request phase) -> body limit -> builtin:echo, or the upstream
+//      (upstream_exchange.cc):
 //        pick a target -> pooled connection or connect -> send head + body
 //        -> read the response head (retry where allowed) -> send head + body to the client
 //   -> next request on the same connection
@@ -27,8 +28,10 @@
 #include "proxy/engine.h"
 #include "proxy/exchange.h"
 #include "proxy/forward.h"
+#include "proxy/phases.h"
 #include "proxy/record.h"
 #include "proxy/stream.h"
+#include "proxy/upstream_exchange.h"
 #include "routing/path.h"
 #include "routing/router.h"
 
@@ -65,7 +68,7 @@ Exchange::Exchange(ClientConnection& c, LocalSnapshot::Pin pin)
 
 void Exchange::cancel_for_client_gone() {
   client_gone = true;
-  if (upstream_socket) upstream_socket->abort();
+  cancel.cancel();
 }
 
 Failure Exchange::upstream_failure(const net::IoResult& r) const {
@@ -83,14 +86,11 @@ Failure Exchange::client_failure() const {
   return Failure::kClientGone;
 }
 
-void Exchange::on_upstream_deadline(void* self) {
-  auto* x = static_cast<Exchange*>(self);
-  if (x->upstream_socket) x->upstream_socket->abort();
-}
+void Exchange::on_upstream_deadline(void* self) { static_cast<Exchange*>(self)->cancel.interrupt(); }
 
 void Exchange::on_route_deadline(void* self) {
   auto* x = static_cast<Exchange*>(self);
-  if (x->upstream_socket) x->upstream_socket->abort();
+  x->cancel.cancel();
   x->client.socket.abort();
 }
 
@@ -162,181 +162,6 @@ Task<HeadRead> read_request_head(Exchange& x) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The upstream exchange.
-
-bool idempotent(std::string_view method) {
-  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
-         method == "DELETE" || method == "TRACE";
-}
-
-bool retry_allowed_on(const config::Retries& retries, config::RetryOn what) {
-  return std::find(retries.on.begin(), retries.on.end(), what) != retries.on.end();
-}
-
-// A pooled connection to the target, or a new one (connect timeout).
-Task<Failure> open_upstream(Exchange& x, const upstream::Target& target) {
-  const config::Upstream& spec = x.route->group->spec();
-  if (auto pooled = x.engine.upstream_pool().take(target.pool_id)) {
-    x.upstream = std::move(pooled);
-    x.upstream_reused = true;
-    x.upstream_socket = &x.upstream->socket;
-    co_return Failure::kNone;
-  }
-  x.upstream_reused = false;
-  net::Socket socket;
-  x.upstream_socket = &socket;
-  ScopedDeadline deadline(x.engine.timers(), x.upstream_deadline, spec.timeouts.connect);
-  net::IoResult r = co_await net::connect(x.engine.loop(), target.endpoint.get(),
-                                          target.endpoint.length, socket);
-  x.upstream_socket = nullptr;
-  if (!r.ok()) {
-    if (x.client_gone) co_return Failure::kClientGone;
-    if (x.route_deadline.expired()) co_return Failure::kRouteTimeout;
-    co_return x.upstream_deadline.expired() ? Failure::kConnectTimeout : Failure::kConnectFailed;
-  }
-  x.upstream = std::make_unique<UpstreamConnection>(std::move(socket), target.pool_id,
-                                                    x.engine.metrics());
-  x.upstream_socket = &x.upstream->socket;
-  co_return Failure::kNone;
-}
-
-// Sends the head with whatever body arrived with it, then streams the rest of the body.
-Task<Failure> send_request(Exchange& x, const upstream::Target& target) {
-  const config::Upstream& spec = x.route->group->spec();
-  // The forwarded head is at most the client's head plus the paths and the added fields.
-  HeadWriter w(head_buffer(x, x.request.length + 2 * x.forwarded_path.size() + x.peer_ip.size() +
-                                  x.host.size() + 512));
-  write_upstream_head(x, w, target.address);
-  if (!w.ok()) co_return Failure::kUpstreamGarbage;
-  Slices out;
-  out.add(w.text());
-  out.add(x.client.buffer->read_ptr() + x.request.length, x.body_buffered);
-  ++x.upstream->requests;
-  net::IoResult r;
-  {
-    ScopedDeadline deadline(x.engine.timers(), x.upstream_deadline, spec.timeouts.idle);
-    r = co_await net::write_all(x.upstream->socket, out.iov(), out.count());
-  }
-  if (!r.ok()) co_return x.upstream_failure(r);
-  if (x.body_complete) co_return Failure::kNone;
-  // The rest of the body streams through; from here on the request cannot be replayed.
-  x.replayable = false;
-  co_return co_await stream_request_body(x);
-}
-
-// Reads the response head, skipping interim (1xx) responses.
-Task<Failure> read_response_head(Exchange& x) {
-  const config::Upstream& spec = x.route->group->spec();
-  if (!x.upstream_buffer) x.upstream_buffer = x.engine.buffers().acquire();
-  net::Buffer& buffer = *x.upstream_buffer;
-  buffer.clear();
-  ScopedDeadline deadline(x.engine.timers(), x.upstream_deadline, spec.timeouts.response_header);
-  // The client hanging up from here on cancels the exchange.
-  x.client.exchange = &x;
-  if (x.client.socket.hangup()) co_return Failure::kClientGone;
-  http::HeadScanner scanner;
-  constexpr std::size_t kMaxResponseHead = 64 * 1024;
-  for (;;) {
-    if (buffer.readable() > 0) {
-      switch (scanner.scan(buffer.view(), kMaxResponseHead)) {
-        case http::HeadStatus::kComplete: {
-          auto status = x.response_parser.parse_response(buffer.view().substr(0, scanner.length()),
-                                                         x.request.is_head, x.response);
-          if (status != http::HeadStatus::kComplete) co_return Failure::kUpstreamGarbage;
-          if (x.response.status >= 100 && x.response.status < 200) {
-            if (x.response.status == 101) co_return Failure::kUpstreamGarbage;  // no upgrade asked
-            buffer.consume(scanner.length());
-            scanner.reset();
-            continue;
-          }
-          co_return Failure::kNone;
-        }
-        case http::HeadStatus::kIncomplete: break;
-        default: co_return Failure::kUpstreamGarbage;
-      }
-    }
-    if (!make_room(x.engine.buffers(), x.upstream_buffer, kMaxResponseHead + 1)) {
-      co_return Failure::kUpstreamGarbage;
-    }
-    net::IoResult r = co_await net::read_some(x.upstream->socket, x.upstream_buffer->write_ptr(),
-                                              x.upstream_buffer->writable());
-    if (!r.ok()) {
-      if (r.status == IoStatus::kEof && x.upstream_buffer->readable() > 0) {
-        co_return Failure::kUpstreamGarbage;
-      }
-      co_return x.upstream_failure(r);
-    }
-    x.upstream_buffer->commit(r.bytes);
-  }
-}
-
-// Retries (SPEC §2 upstream `retries`): idempotent methods, replayable bodies, listed causes.
-bool may_retry(const Exchange& x, Failure f, uint16_t status, uint32_t attempts_left) {
-  if (attempts_left == 0 || !x.replayable || !idempotent(x.request.method)) return false;
-  const config::Retries& retries = x.route->group->spec().retries;
-  switch (f) {
-    case Failure::kConnectFailed:
-    case Failure::kConnectTimeout:
-      return retry_allowed_on(retries, config::RetryOn::kConnectFailure);
-    case Failure::kNone:
-      return (status == 502 && retry_allowed_on(retries, config::RetryOn::k502)) ||
-             (status == 503 && retry_allowed_on(retries, config::RetryOn::k503)) ||
-             (status == 504 && retry_allowed_on(retries, config::RetryOn::k504));
-    case Failure::kUpstreamTimeout:
-      return retry_allowed_on(retries, config::RetryOn::k504);
-    default:
-      return false;
-  }
-}
-
-// A pooled connection the upstream had already given up on: safe to resend on a new one when
-// the request is replayable and nothing of a response arrived.
-bool stale_connection(const Exchange& x, Failure f) {
-  return x.upstream_reused && x.replayable && f == Failure::kUpstreamReset &&
-         (!x.upstream_buffer || x.upstream_buffer->readable() == 0);
-}
-
-Task<bool> proxy_to_upstream(Exchange& x) {
-  if (Failure f = note_buffered_body(x); f != Failure::kNone) {
-    co_return co_await answer_failure(x, f);
-  }
-  upstream::Group& group = *x.route->group;
-  uint32_t attempts_left = idempotent(x.request.method) ? group.spec().retries.attempts : 0;
-  bool stale_retried = false;
-  Failure f = Failure::kNone;
-  for (;;) {
-    const upstream::Target& target = group.pick(x.engine.worker().index());
-    if (!x.target) x.upstream_started = net::Clock::now();
-    x.target = &target;
-    f = co_await open_upstream(x, target);
-    if (f == Failure::kNone) f = co_await send_request(x, target);
-    if (f == Failure::kNone) f = co_await read_response_head(x);
-    x.client.exchange = nullptr;
-    record_attempt(x, target, f);
-    if (f != Failure::kNone && !stale_retried && stale_connection(x, f)) {
-      stale_retried = true;
-      x.upstream.reset();
-      continue;
-    }
-    if (may_retry(x, f, f == Failure::kNone ? x.response.status : 0, attempts_left)) {
-      --attempts_left;
-      x.upstream.reset();
-      x.upstream_socket = nullptr;
-      continue;
-    }
-    break;
-  }
-  if (f != Failure::kNone) co_return co_await answer_failure(x, f);
-
-  f = co_await stream_response(x);
-  x.upstream_finished = net::Clock::now();
-  x.client.exchange = nullptr;
-  x.upstream_socket = nullptr;
-  if (f != Failure::kNone) co_return co_await answer_failure(x, f);
-  co_return !x.close_after;
-}
-
-// ---------------------------------------------------------------------------------------------
 // One request.
 
 // The path sent upstream: strip_prefix, then the inline URL's base path.
@@ -361,6 +186,36 @@ void set_forwarded_path(Exchange& x, std::size_t strip_length) {
   if (rest.empty() || rest.front() != '/') append("/");
   append(rest);
   x.forwarded_path = std::string_view(begin, s.write_ptr() - begin);
+}
+
+// The route's part of a request: its deadline over the whole exchange, its plugins' request
+// phase (SPEC §3 order: it may refuse, answer, wait, lower the body limit, edit headers), the
+// body limit, then builtin:echo or the upstream.
+Task<bool> serve_route(Exchange& x) {
+  struct Disarm {
+    Exchange& x;
+    ~Disarm() { x.engine.timers().disarm(x.route_deadline); }
+  } disarm{x};
+  if (x.route->spec->timeout) x.engine.timers().arm(x.route_deadline, *x.route->spec->timeout);
+
+  if (!x.route->plugins.empty()) {
+    plugins::Verdict v = run_request_phase(x);
+    if (v.kind == plugins::Verdict::Kind::kWait) {
+      v = co_await finish_request_phase(x);
+      if (Failure f = wait_failure(x); f != Failure::kNone) co_return co_await answer_failure(x, f);
+    }
+    if (v.kind == plugins::Verdict::Kind::kRefuse) co_return co_await answer(x, v.error, v.message);
+    if (v.kind == plugins::Verdict::Kind::kAnswer) {
+      co_return co_await write_answer(x, v.status, {}, {}, {});
+    }
+  }
+  if (x.request.framing == http::Framing::kContentLength &&
+      x.request.content_length > x.body_limit) {
+    co_return co_await answer(x, Error::kPayloadTooLarge, "request body too large");
+  }
+  // (Not a conditional expression: GCC 12 mis-compiles co_await in both arms of one.)
+  if (x.route->echo) co_return co_await serve_echo(x);
+  co_return co_await proxy_to_upstream(x);
 }
 
 // Everything after the head: the answer, or the upstream's. Returns whether the connection may
@@ -410,21 +265,12 @@ Task<bool> respond(Exchange& x, HeadRead head) {
     co_return co_await answer(x, Error::kMethodNotAllowed, "method not allowed", allow);
   }
   x.route = &x.snapshot->routes[match.route];
-
-  if (x.request.framing == http::Framing::kContentLength &&
-      x.request.content_length > lim.max_body_bytes) {
-    co_return co_await answer(x, Error::kPayloadTooLarge, "request body too large");
-  }
+  x.body_limit = lim.max_body_bytes;
   mark_request_fields(x);
   set_forwarded_path(x, match.strip_length);
   x.close_after = !x.request.keep_alive || x.engine.draining();
 
-  if (x.route->spec->timeout) {
-    x.engine.timers().arm(x.route_deadline, *x.route->spec->timeout);
-  }
-  bool keep_alive = x.route->echo ? co_await serve_echo(x) : co_await proxy_to_upstream(x);
-  x.engine.timers().disarm(x.route_deadline);
-  co_return keep_alive;
+  co_return co_await serve_route(x);
 }
 
 Task<bool> handle_request(ClientConnection& c) {

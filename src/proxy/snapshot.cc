@@ -1,9 +1,27 @@
 // Snapshot compilation and publication (see snapshot.h).
 #include "proxy/snapshot.h"
 
+#include <string_view>
+#include <unordered_map>
+
 #include "observe/metrics.h"
 
 namespace turnpike::proxy {
+namespace {
+
+// The chains routes had in the previous snapshot, by route name: a plugin whose configuration
+// is unchanged carries its object (and state) into the new snapshot.
+std::unordered_map<std::string_view, const plugins::Chain*> previous_chains(
+    const Snapshot* previous) {
+  std::unordered_map<std::string_view, const plugins::Chain*> out;
+  if (!previous) return out;
+  for (const RouteRuntime& r : previous->routes) {
+    if (!r.plugins.links.empty()) out.emplace(r.spec->name, &r.plugins);
+  }
+  return out;
+}
+
+}  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
                                                int workers, uint64_t generation,
@@ -31,13 +49,16 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
 
   snapshot->router = routing::Router::build(config->routes, errors);
 
+  auto chains = previous_chains(previous);
   snapshot->routes.resize(config->routes.size());
   for (std::size_t i = 0; i < config->routes.size(); ++i) {
     const config::Route& route = config->routes[i];
     RouteRuntime& runtime = snapshot->routes[i];
     runtime.spec = &route;
     runtime.metrics_id = observe::route_ids().id(route.name);
-    runtime.plugins = plugins::resolve_chain(*config, route);
+    auto chain = chains.find(route.name);
+    runtime.plugins = plugins::build_chain(*config, route,
+                                           chain == chains.end() ? nullptr : chain->second);
     auto upstream = config->upstreams.find(route.upstream);
     if (upstream != config->upstreams.end() &&
         upstream->second.kind == config::UpstreamKind::kBuiltinEcho) {

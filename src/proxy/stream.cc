@@ -7,6 +7,7 @@
 
 #include "proxy/engine.h"
 #include "proxy/forward.h"
+#include "proxy/phases.h"
 
 namespace turnpike::proxy {
 
@@ -70,7 +71,7 @@ Failure note_buffered_body(Exchange& x, http::BodySink sink, void* sink_context)
       x.body_buffered = progress.consumed;
       x.body_received = x.request_parser.chunked_payload_bytes();
       x.body_complete = progress.complete;
-      if (x.body_received > limits(x).max_body_bytes) return Failure::kBodyTooLarge;
+      if (x.body_received > x.body_limit) return Failure::kBodyTooLarge;
       break;
     }
   }
@@ -110,7 +111,7 @@ Task<BodyPiece> read_body_piece(Exchange& x, http::BodySink sink, void* sink_con
   if (progress.error) co_return BodyPiece{nullptr, 0, Failure::kBadRequestBody};
   x.body_received = x.request_parser.chunked_payload_bytes();
   x.body_complete = progress.complete;
-  if (x.body_received > limits(x).max_body_bytes) {
+  if (x.body_received > x.body_limit) {
     co_return BodyPiece{nullptr, 0, Failure::kBodyTooLarge};
   }
   co_return BodyPiece{data, progress.consumed};
@@ -240,7 +241,8 @@ Task<Failure> stream_response(Exchange& x) {
   net::Buffer& buffer = *x.upstream_buffer;
 
   // The head, with the body bytes that came with it, in one write.
-  HeadWriter w(head_buffer(x, r.length + x.request_id.size() + 256));
+  run_response_phase(x, r.status);
+  HeadWriter w(head_buffer(x, r.length + x.request_id.size() + edit_bytes(x.plugins, false) + 256));
   write_client_head(x, w, mode);
   bool ok = w.ok();
   Slices out;
@@ -285,7 +287,7 @@ Task<Failure> stream_response(Exchange& x) {
 
   bool reusable = r.keep_alive && r.framing != http::Framing::kUntilClose && !stream.extra_bytes &&
                   !x.upstream_write_failed && !x.upstream->socket.hangup();
-  x.upstream_socket = nullptr;
+  x.cancel.clear();
   if (reusable) {
     x.engine.upstream_pool().put(std::move(x.upstream), spec.keepalive);
   } else {

@@ -43,6 +43,7 @@ std::shared_ptr<Group> Group::build(const config::Upstream& spec, int workers,
       continue;
     }
     target.pool_id = observe::target_ids().id(spec.name + '\n' + target.address);
+    target.state = &target_states().at(target.pool_id);
     weights.push_back(t.weight);
     group->targets_.push_back(std::move(target));
   }
@@ -51,7 +52,40 @@ std::shared_ptr<Group> Group::build(const config::Upstream& spec, int workers,
   return group;
 }
 
-const Target& Group::pick(int worker) { return targets_[workers_[worker]->balancer.pick()]; }
+void Lease::succeeded() const {
+  // Read first: the common case (no failures) writes nothing to the shared line.
+  if (target_->state->consecutive_failures.load(std::memory_order_relaxed) != 0) {
+    target_->state->consecutive_failures.store(0, std::memory_order_relaxed);
+  }
+}
+
+void Lease::failed() const {
+  target_->state->consecutive_failures.fetch_add(1, std::memory_order_relaxed);
+}
+
+Lease Group::pick(int worker, const Tried& tried) {
+  RoundRobin& balancer = workers_[worker]->balancer;
+  // The balancer's choice, unless it is unusable or already tried: then the balancer's next
+  // ones, so the weights still hold among the rest. A full cycle without an untried usable target
+  // settles for a usable tried one (a retry on the same target beats none).
+  const Target* fallback = nullptr;
+  for (std::size_t n = 0; n < targets_.size() + 1; ++n) {
+    std::size_t i = balancer.pick();
+    const Target& t = targets_[i];
+    if (!t.state->usable()) continue;
+    if (!tried.contains(i)) return Lease(&t);
+    if (!fallback) fallback = &t;
+  }
+  if (!fallback) {
+    for (const Target& t : targets_) {
+      if (t.state->usable()) {
+        if (!tried.contains(index_of(t))) return Lease(&t);
+        fallback = fallback ? fallback : &t;
+      }
+    }
+  }
+  return fallback ? Lease(fallback) : Lease();
+}
 
 
 }  // namespace turnpike::upstream

@@ -232,12 +232,17 @@ routes:
 """
 
 
+_HELD = []
+
+
 def dead_port() -> int:
+    """A port where connections are refused: bound (so nothing else, this gateway included, can
+    take it) but not listening."""
+    import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now: connect is refused
-    return port
+    _HELD.append(s)
+    return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

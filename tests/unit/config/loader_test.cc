@@ -230,7 +230,7 @@ consumers:
   const Upstream& u = config.upstreams.at("u");
   EXPECT_EQ(u.targets, (std::vector<Target>{{{"10.0.0.1", 80}, 1}}));
   EXPECT_EQ(u.scheme, "http");
-  EXPECT_EQ(u.balance, "round_robin");
+  EXPECT_EQ(u.balance, Balance::kRoundRobin);
   EXPECT_EQ(u.timeouts, UpstreamTimeouts{});
   EXPECT_EQ(u.keepalive, Keepalive{});
   EXPECT_EQ(u.retries, Retries{});

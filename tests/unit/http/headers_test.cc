@@ -112,6 +112,45 @@ Header field(std::string_view name, std::string_view value) {
   return h;
 }
 
+// Host and absolute-form authorities (RFC 3986 uri-host[:port]): what the gateway routes on is
+// what every upstream reads.
+struct AuthorityCase {
+  const char* name;
+  std::string authority;
+  bool valid;
+};
+
+class ValidAuthorityTest : public testing::TestWithParam<AuthorityCase> {};
+
+TEST_P(ValidAuthorityTest, Decides) {
+  EXPECT_EQ(valid_authority(GetParam().authority), GetParam().valid) << GetParam().authority;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ValidAuthorityTest,
+    testing::Values(
+        AuthorityCase{"name", "api.example.com", true}, AuthorityCase{"port", "a.b:8080", true},
+        AuthorityCase{"trailing_dot", "example.com.", true},
+        AuthorityCase{"upper", "EXAMPLE.COM", true}, AuthorityCase{"ipv4", "10.0.0.1:80", true},
+        AuthorityCase{"ipv6", "[::1]", true}, AuthorityCase{"ipv6_port", "[::1]:8080", true},
+        AuthorityCase{"ipv6_v4_tail", "[::ffff:10.0.0.1]", true},
+        AuthorityCase{"pct", "a%41b.com", true}, AuthorityCase{"sub_delims", "a!$&'()*+,;=", true},
+        AuthorityCase{"max_port", "a:65535", true}, AuthorityCase{"empty", "", false},
+        AuthorityCase{"space", "admin.internal x", false},
+        AuthorityCase{"userinfo", "public@admin.internal", false},
+        AuthorityCase{"slash", "a/b", false}, AuthorityCase{"backslash", "a\\b", false},
+        AuthorityCase{"control", std::string("a\x01b"), false},
+        AuthorityCase{"nul", std::string("a\0b", 3), false},
+        AuthorityCase{"empty_port", "a:", false}, AuthorityCase{"alpha_port", "a:8o", false},
+        AuthorityCase{"big_port", "a:65536", false}, AuthorityCase{"long_port", "a:000080", false},
+        AuthorityCase{"two_colons", "a:1:2", false}, AuthorityCase{"only_port", ":80", false},
+        AuthorityCase{"bad_pct", "a%4", false}, AuthorityCase{"bad_pct_hex", "a%zz", false},
+        AuthorityCase{"unclosed_ipv6", "[::1", false}, AuthorityCase{"bad_ipv6", "[zz::1]", false},
+        AuthorityCase{"ipv6_no_colon", "[1234]", false}, AuthorityCase{"empty_ipv6", "[]", false},
+        AuthorityCase{"ipv6_junk_after", "[::1]x", false},
+        AuthorityCase{"non_ascii", "caf\xc3\xa9.com", false}),
+    [](const testing::TestParamInfo<AuthorityCase>& info) { return std::string(info.param.name); });
+
 TEST(HeaderListTest, HoldsExactlyHundredFields) {
   HeaderList list;
   EXPECT_EQ(list.size(), 0u);

@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""User-space instructions per proxied request, counted by callgrind: the deterministic
+cross-check of the side-by-side bench (which measures CPU time on a noisy machine).
+
+turnpike runs under `valgrind --tool=callgrind` in front of the bench's nginx origin; one
+keep-alive client sends N requests. Two runs (N_SMALL and N_LARGE requests) are made and the
+difference of their instruction totals divided by the difference of N is the cost of one request
+with start-up, reload and shutdown cancelled out.
+
+    bench/callgrind.py --turnpike build/release/turnpike [--config bench/conf/turnpike.yaml]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lib import http1  # noqa: E402
+from lib.procs import free_port  # noqa: E402
+from lib.targets import origin_server, render  # noqa: E402
+
+N_SMALL = 500
+N_LARGE = 3000
+
+
+def run_once(turnpike: str, template: str, origin_port: int, n: int, work: Path) -> int:
+    port = free_port()
+    conf = render(template, work / f"turnpike-{n}.yaml", PORT=port, ORIGIN_PORT=origin_port,
+                  PREFIX=work, NOFILE=4096, MAXCONN=1024)
+    out = work / f"callgrind-{n}.out"
+    proc = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", turnpike, "--config",
+         str(conf), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        ok, why = http1.wait_ready(port, "/", 60.0, alive=lambda: proc.poll() is None)
+        if not ok:
+            raise RuntimeError(f"turnpike did not start under valgrind: {why}")
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            for _ in range(n):
+                status, _, _ = http1.get(sock, port, "/bench")
+                if status != 200:
+                    raise RuntimeError(f"status {status}")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=120)
+    match = re.search(rb"Collected : (\d+)", err)
+    if not match:
+        raise RuntimeError("no callgrind total in valgrind's output:\n" + err.decode()[-2000:])
+    return int(match.group(1))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--turnpike", required=True)
+    ap.add_argument("--config", default="turnpike.yaml",
+                    help="a template in bench/conf/ ({{PORT}}, {{ORIGIN_PORT}})")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="turnpike-callgrind-") as tmp:
+        work = Path(tmp)
+        origin = origin_server(work)
+        origin.start()
+        try:
+            ok, why = http1.wait_ready(origin.port, "/", 10.0, alive=origin.alive)
+            if not ok:
+                raise RuntimeError(f"origin did not start: {why}")
+            small = run_once(args.turnpike, args.config, origin.port, N_SMALL, work)
+            large = run_once(args.turnpike, args.config, origin.port, N_LARGE, work)
+        finally:
+            origin.stop()
+    per_request = (large - small) / (N_LARGE - N_SMALL)
+    print(f"{args.config}: {per_request:,.0f} instructions per proxied request "
+          f"({small:,} for {N_SMALL}, {large:,} for {N_LARGE})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
