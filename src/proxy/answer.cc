@@ -68,7 +68,8 @@ Task<bool> answer_failure(Exchange& x, Failure f) {
   x.upstream.reset();
   x.upstream_socket = nullptr;
   if (f == Failure::kClientGone) {
-    x.error = "client_closed";
+    // The drain timeout ends exchanges the way a client hang-up does; say which it was.
+    x.error = x.engine.drain_cut() ? "drain_timeout" : "client_closed";
     co_return false;
   }
   if (x.response_started) {

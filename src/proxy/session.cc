@@ -22,6 +22,7 @@
 #include <string>
 
 #include "http/errors.h"
+#include "observe/log.h"
 #include "proxy/answer.h"
 #include "proxy/echo.h"
 #include "proxy/engine.h"
@@ -197,6 +198,7 @@ Task<Failure> open_upstream(Exchange& x, const upstream::Target& target) {
   x.upstream = std::make_unique<UpstreamConnection>(std::move(socket), target.pool_id,
                                                     x.engine.metrics());
   x.upstream_socket = &x.upstream->socket;
+  if (observe::log_enabled(observe::Level::kDebug)) debug_upstream_opened(x, target);
   co_return Failure::kNone;
 }
 
@@ -314,11 +316,13 @@ Task<bool> proxy_to_upstream(Exchange& x) {
     x.client.exchange = nullptr;
     record_attempt(x, target, f);
     if (f != Failure::kNone && !stale_retried && stale_connection(x, f)) {
+      if (observe::log_enabled(observe::Level::kDebug)) debug_retry(x, target, f, "stale");
       stale_retried = true;
       x.upstream.reset();
       continue;
     }
     if (may_retry(x, f, f == Failure::kNone ? x.response.status : 0, attempts_left)) {
+      if (observe::log_enabled(observe::Level::kDebug)) debug_retry(x, target, f, "retries");
       --attempts_left;
       x.upstream.reset();
       x.upstream_socket = nullptr;
