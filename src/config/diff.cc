@@ -77,8 +77,8 @@ void diff(const std::string& path, const json& a, const json& b, std::vector<std
 std::vector<RestartPending> keep_restart_only(const Config& running, Config& next) {
   std::vector<RestartPending> pending;
   if (next.server.listeners != running.server.listeners) {
-    pending.push_back({"server.listeners", to_json(running.server.listeners),
-                       to_json(next.server.listeners)});
+    pending.push_back(
+        {"server.listeners", to_json(running.server.listeners), to_json(next.server.listeners)});
     next.server.listeners = running.server.listeners;
   }
   if (next.server.workers != running.server.workers) {

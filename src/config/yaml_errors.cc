@@ -25,7 +25,9 @@ bool ends_token(std::string_view t, std::size_t i) {
   return i >= t.size() || is_space(t[i]) || t[i] == '\n' || t[i] == '\r';
 }
 
-std::string quoted(char c) { return std::string("\"") + (c == '"' ? "\\\"" : std::string(1, c)) + "\""; }
+std::string quoted(char c) {
+  return std::string("\"") + (c == '"' ? "\\\"" : std::string(1, c)) + "\"";
+}
 
 std::string never_closed(char open) {
   char close = open == '[' ? ']' : open == '{' ? '}' : open;
@@ -190,7 +192,8 @@ constexpr Plain kPlain[] = {
     {"illegal map value",
      "unexpected \":\" (a value that contains \": \" must be quoted, and a key needs a new line)"},
     {"illegal block entry", "unexpected \"-\" list item: check the indentation"},
-    {"end of map not found", "this line does not line up with the lines above: check the indentation"},
+    {"end of map not found",
+     "this line does not line up with the lines above: check the indentation"},
     {"end of sequence not found",
      "this line does not line up with the list above: check the indentation"},
     {"illegal tab when looking for indentation", "a tab in the indentation: indent with spaces"},
@@ -218,8 +221,9 @@ SyntaxProblem describe_yaml_error(std::string_view text, const std::string& mess
       scan.multiline_quote_end >= line) {
     const Position& p = *scan.multiline_quote;
     return {p.line, p.column,
-            quoted(scan.multiline_quote_char) + " opened here is not closed on its line (the text " +
-                "runs on to line " + std::to_string(scan.multiline_quote_end) + ")"};
+            quoted(scan.multiline_quote_char) +
+                " opened here is not closed on its line (the text " + "runs on to line " +
+                std::to_string(scan.multiline_quote_end) + ")"};
   }
   bool flow = message.starts_with("end of sequence flow") || message.starts_with("end of map flow");
   if ((flow || message.starts_with("illegal EOF")) && scan.unclosed) return *scan.unclosed;

@@ -89,7 +89,8 @@ std::string AddressClaim::claim(const Address& address) {
   ::listen(fd, 1);
   if (int error = probe_bind(address); error != 0) {
     ::close(fd);
-    if (error == EADDRINUSE) return where + "Address already in use (another program listens on it)";
+    if (error == EADDRINUSE)
+      return where + "Address already in use (another program listens on it)";
     return where + std::strerror(error);
   }
   fd_ = fd;

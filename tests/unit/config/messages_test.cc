@@ -25,13 +25,13 @@ std::vector<ConfigError> errors_of(const std::string& yaml) {
 
 TEST(YamlSyntax, UnclosedBracketIsReportedWhereItOpens) {
   // yaml-cpp gives up a line later ("end of sequence flow not found" at 4:13).
-  EXPECT_THAT(errors_of("routes:\n  - path: \"/a/**\"\n    methods: [GET, POST\n"
-                        "    upstream: builtin:echo\n"),
-              ElementsAre(ConfigError{"config:3:14",
-                                      "\"[\" opened here is never closed (add \"]\")"}));
-  EXPECT_THAT(errors_of("server:\n  listeners: {name: a, address: 1\n"),
-              ElementsAre(ConfigError{"config:2:14",
-                                      "\"{\" opened here is never closed (add \"}\")"}));
+  EXPECT_THAT(
+      errors_of("routes:\n  - path: \"/a/**\"\n    methods: [GET, POST\n"
+                "    upstream: builtin:echo\n"),
+      ElementsAre(ConfigError{"config:3:14", "\"[\" opened here is never closed (add \"]\")"}));
+  EXPECT_THAT(
+      errors_of("server:\n  listeners: {name: a, address: 1\n"),
+      ElementsAre(ConfigError{"config:2:14", "\"{\" opened here is never closed (add \"}\")"}));
 }
 
 TEST(YamlSyntax, UnclosedQuoteIsReportedWhereItOpens) {
@@ -52,9 +52,9 @@ TEST(YamlSyntax, PlainWordsForParserMessages) {
               ElementsAre(ConfigError{"config:1:5",
                                       "unexpected \":\" (a value that contains \": \" must be "
                                       "quoted, and a key needs a new line)"}));
-  EXPECT_THAT(errors_of("routes:\n\t- path: /a\n"),
-              ElementsAre(ConfigError{"config:2:1",
-                                      "a tab in the indentation: indent with spaces"}));
+  EXPECT_THAT(
+      errors_of("routes:\n\t- path: /a\n"),
+      ElementsAre(ConfigError{"config:2:1", "a tab in the indentation: indent with spaces"}));
 }
 
 TEST(YamlSyntax, ValidShapesAreNotFlagged) {

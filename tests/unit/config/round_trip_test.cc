@@ -64,8 +64,9 @@ TEST(RoundTrip, RedactedSecretsKeepTheRunningValues) {
 }
 
 TEST(RoundTrip, RedactedSecretWithoutARunningValueIsAnError) {
-  LoadResult result = load_string("admin: {address: '127.0.0.1:9901', token: '***'}\n"
-                                  "consumers: [{name: new, keys: ['***']}]\n");
+  LoadResult result = load_string(
+      "admin: {address: '127.0.0.1:9901', token: '***'}\n"
+      "consumers: [{name: new, keys: ['***']}]\n");
   EXPECT_THAT(result.errors,
               ElementsAre(ConfigError{"admin.token",
                                       "\"***\" stands for a secret of the running configuration, "
@@ -91,15 +92,13 @@ TEST(RestartOnly, ListenersAndWorkersKeepTheirRunningValues) {
 
 TEST(Changes, OneLinePerSettingRoutesByName) {
   Config before = load_ok(kRich);
-  Config after = load_ok(std::string(kRich) +
-                         "  - {name: added, path: /new, upstream: users}\n");
+  Config after = load_ok(std::string(kRich) + "  - {name: added, path: /new, upstream: users}\n");
   after.routes[0].paths = {"/people/{id}"};
   after.admin.token = "changed";
   after.server.limits.max_connections = 600;
   EXPECT_THAT(describe_changes(before, after),
               ElementsAre("routes[users].paths: [\"/users/{id}\"] -> [\"/people/{id}\"]",
-                          "routes[added]: added",
-                          "server.limits.max_connections: 500 -> 600"));
+                          "routes[added]: added", "server.limits.max_connections: 500 -> 600"));
 }
 
 }  // namespace
