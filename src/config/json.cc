@@ -128,7 +128,9 @@ json to_json(const Config& c, bool redact) {
   };
   json admin = json::object();
   if (c.admin.address) admin["address"] = c.admin.address->to_string();
-  if (!c.admin.token.empty()) admin["token"] = redact ? json(std::string(kRedacted)) : json(c.admin.token);
+  if (!c.admin.token.empty()) {
+    admin["token"] = redact ? json(std::string(kRedacted)) : json(c.admin.token);
+  }
 
   json tracing = json::object();
   if (c.tracing.otlp) {
