@@ -3,16 +3,33 @@ PRESET ?= release
 BUILD  := build/$(PRESET)
 PY     := /usr/bin/python3
 JOBS   ?= 2
+# make install: PREFIX for the binary, unit and docs; the configuration and the logrotate
+# snippet go to SYSCONFDIR (/etc/turnpike, /etc/logrotate.d); DESTDIR stages it all.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
 
-.PHONY: all deps build run test unit e2e bench clean
+.PHONY: all deps deps-build deps-test deps-bench configure build run test unit e2e bench install \
+        clean
 
 all: build
 
-deps:
-	@./scripts/install-deps.sh
+# Each target installs only what it needs: building and running need the compiler and the
+# libraries; tests add GoogleTest, pytest, promtool and systemd-analyze; the bench adds nginx,
+# HAProxy and wrk.
+deps: deps-build
+deps-build:
+	@./scripts/install-deps.sh build
+deps-test:
+	@./scripts/install-deps.sh test
+deps-bench:
+	@./scripts/install-deps.sh bench
 
-build: deps
-	@cmake --preset $(PRESET) >/dev/null
+configure:
+	@cmake --preset $(PRESET) -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
+	  -DCMAKE_INSTALL_SYSCONFDIR=$(SYSCONFDIR) >/dev/null
+
+build: deps-build configure
 	@cmake --build --preset $(PRESET) -j $(JOBS)
 
 # Starts the gateway on the quickstart config (nothing else needs to run):
@@ -20,7 +37,7 @@ build: deps
 run: build
 	$(BUILD)/turnpike --config examples/quickstart.yaml
 
-test: build unit e2e
+test: deps-test build unit e2e
 
 unit:
 	ctest --preset $(PRESET) -j $(JOBS) --timeout 120
@@ -30,9 +47,12 @@ e2e:
 
 # Side by side with nginx and HAProxy (bench/RESULTS.md), then the reload benchmark
 # (bench/RELOAD.md).
-bench: build
+bench: deps-bench deps-test build
 	$(PY) bench/run.py --turnpike $(CURDIR)/$(BUILD)/turnpike
 	$(PY) bench/reload.py --turnpike $(CURDIR)/$(BUILD)/turnpike
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 clean:
 	rm -rf build

@@ -1,22 +1,37 @@
 #!/usr/bin/env bash
-# Installs (idempotently) every Debian package that turnpike's build, tests and bench need.
+# Installs (idempotently) the Debian packages one use of turnpike needs:
+#   install-deps.sh build   compiler and libraries: enough to build and run (`make run`)
+#   install-deps.sh test    build + unit and end-to-end tests (`make test`)
+#   install-deps.sh bench   build + the benchmark peers and load generator (`make bench`)
+#   install-deps.sh all     everything
 # Safe to run again: packages already present are skipped without touching the network.
 set -euo pipefail
 
-packages=(
-  # build
+build_packages=(
   build-essential cmake ninja-build ccache pkg-config
   node-llhttp libyaml-cpp-dev libre2-dev nlohmann-json3-dev
   libssl-dev
-  # unit tests and micro-benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_packages=(
+  # unit tests
+  libgtest-dev libgmock-dev
   # end-to-end tests (Debian's /usr/bin/python3; PyPI is not reachable)
   python3 python3-pytest python3-requests python3-jwt python3-cryptography curl procps
-  # bench peers and load generator
-  wrk nginx haproxy
-  # metrics format check in the e2e tests (promtool)
-  prometheus
+  # metrics format check (promtool), and `systemd-analyze verify` of the installed unit
+  prometheus systemd
 )
+bench_packages=(
+  # micro-benchmarks, peers and load generator
+  libbenchmark-dev wrk nginx haproxy
+)
+
+case "${1:-all}" in
+  build) packages=("${build_packages[@]}") ;;
+  test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
+  bench) packages=("${build_packages[@]}" "${bench_packages[@]}") ;;
+  all) packages=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,7 +41,7 @@ for p in "${packages[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "install-deps: all ${#packages[@]} packages present"
+  echo "install-deps (${1:-all}): all ${#packages[@]} packages present"
   exit 0
 fi
 

@@ -176,9 +176,17 @@ net::Task<Response> Api::health_metrics() {
 
 Response Api::config_get() const {
   Control::Running running = control_.running();
+  json restart_required = json::array();
+  json pending = json::object();
+  for (const auto& p : running.pending) {
+    restart_required.push_back(p.key);
+    pending[p.key] = p.wanted;
+  }
   return json_response(200, {{"generation", running.snapshot->generation},
                              {"hash", running.hash},
-                             {"config", config::to_json(*running.snapshot->config, true)}});
+                             {"config", config::to_json(*running.snapshot->config, true)},
+                             {"restart_required", restart_required},
+                             {"pending", pending}});
 }
 
 Response Api::config_post(const Request& request, bool dry_run) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "admin/http_server.h"
+#include "config/diff.h"
 #include "config/model.h"
 #include "net/task.h"
 #include "observe/metrics.h"
@@ -24,6 +25,9 @@ class Control {
   struct Running {
     std::shared_ptr<const proxy::Snapshot> snapshot;
     std::string hash;  // SHA-256 of the canonical configuration
+    // Restart-only settings the last applied configuration asked to change (the snapshot's
+    // configuration holds the running values).
+    std::vector<config::RestartPending> pending;
   };
   virtual Running running() const = 0;
   // Serving (200 on /ready), or starting / draining (503).

@@ -107,9 +107,15 @@ HttpServer::~HttpServer() = default;
 std::string HttpServer::listen(const std::string& host, uint16_t port) {
   net::Address address;
   if (!net::make_address(host, port, address)) return "invalid admin address \"" + host + "\"";
+  if (port != 0) {  // port 0 (tests): the kernel picks a free one, nobody else can hold it
+    if (std::string error = claim_.claim(address); !error.empty()) return error;
+  }
   int fd = -1;
-  std::string error = net::listen_on(address, fd);
-  if (!error.empty()) return error;
+  std::string error = net::listen_on(address, fd, /*reuse_port=*/false);
+  if (!error.empty()) {
+    claim_.release();
+    return error;
+  }
   sockaddr_storage bound{};
   socklen_t length = sizeof(bound);
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
@@ -122,6 +128,7 @@ std::string HttpServer::listen(const std::string& host, uint16_t port) {
 
 void HttpServer::stop() {
   stopped_ = true;
+  claim_.release();
   if (listener_) listener_->abort();
   for (Connection* c : connections_) {
     if (c->idle) c->socket.abort();

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/address_claim.h"
 #include "net/loop.h"
 #include "net/socket.h"
 #include "net/task.h"
@@ -49,7 +50,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds "ip:port". Empty string on success, otherwise why not.
+  // Claims and binds "ip:port", without SO_REUSEPORT: an admin address is never shared, so a
+  // request cannot land in another process. Empty string on success, otherwise why not.
   std::string listen(const std::string& host, uint16_t port);
   // Stops accepting and closes idle connections.
   void stop();
@@ -63,6 +65,7 @@ class HttpServer {
   net::Loop& loop_;
   Handler handler_;
   Limits limits_;
+  net::AddressClaim claim_;
   std::unique_ptr<net::Socket> listener_;
   uint16_t port_ = 0;
   bool stopped_ = false;

@@ -12,8 +12,10 @@
 #include <sstream>
 #include <thread>
 
+#include "app/open_files.h"
 #include "app/runtime.h"
 #include "app/watch.h"
+#include "net/address_claim.h"
 #include "net/socket.h"
 #include "observe/log.h"
 
@@ -39,8 +41,10 @@ int worker_count(const Options& options, const config::Config& config) {
   return cpus == 0 ? 1 : static_cast<int>(cpus);
 }
 
-// Every listener bound once per worker (SO_REUSEPORT). On failure nothing stays bound.
+// Every listener claimed for this process, then bound once per worker (SO_REUSEPORT). On
+// failure nothing stays bound.
 std::string bind_listeners(const config::Config& config, int workers,
+                           std::vector<net::AddressClaim>& claims,
                            std::vector<std::vector<proxy::ListenerSocket>>& out) {
   out.assign(workers, {});
   auto close_all = [&] {
@@ -54,6 +58,11 @@ std::string bind_listeners(const config::Config& config, int workers,
     if (!net::make_address(listener.address.host, listener.address.port, address)) {
       close_all();
       return "listener " + listener.name + ": address is not an IP address";
+    }
+    claims.emplace_back();
+    if (std::string error = claims.back().claim(address); !error.empty()) {
+      close_all();
+      return "listener " + listener.name + ": " + error;
     }
     for (int w = 0; w < workers; ++w) {
       int fd = -1;
@@ -112,9 +121,9 @@ Compiled compile_file(const std::string& path, int workers) {
 
 // The file's bytes and what they compile to, from one read (so that the fingerprint the watcher
 // compares with is that of the configuration running).
-Compiled compile_bytes(const std::string& path, const std::string* bytes, int workers) {
-  if (!bytes) return compile_file(path, workers);  // unreadable: load_file says why
-  return compile(config::load_string(*bytes, load_options()), workers, 1, nullptr);
+Compiled compile_bytes(const Options& options, const std::string* bytes, int workers) {
+  if (!bytes) return compile_file(options.config_path, workers);  // unreadable: says why
+  return compile(load_config(*bytes, options, options.config_path, nullptr), workers, 1, nullptr);
 }
 
 }  // namespace
@@ -130,27 +139,34 @@ int run(const Options& options) {
   std::string watch_error = watch.arm();
   std::string bytes;
   bool readable = read_file(options.config_path, bytes);
-  Compiled initial = compile_bytes(options.config_path, readable ? &bytes : nullptr, 1);
+  Compiled initial = compile_bytes(options, readable ? &bytes : nullptr, 1);
   if (!initial.snapshot) {
     std::fputs(config::format_errors(initial.errors).c_str(), stderr);
     return 1;
   }
-  observe::Level level;
-  std::string level_name = options.log_level.empty() ? initial.config->logging.level
-                                                     : options.log_level;
-  if (observe::parse_level(level_name, level)) observe::set_log_level(level);
+  observe::Level level;  // --log-level is in the config already (load_config)
+  if (observe::parse_level(initial.config->logging.level, level)) observe::set_log_level(level);
 
   int workers = worker_count(options, *initial.config);
   if (workers != 1) {
     // Per-worker balancer state is sized by the worker count: compile again for it.
-    initial = compile_bytes(options.config_path, &bytes, workers);
+    initial = compile_bytes(options, &bytes, workers);
     if (!initial.snapshot) {
       std::fputs(config::format_errors(initial.errors).c_str(), stderr);
       return 1;
     }
   }
+  OpenFileLimit files = raise_open_file_limit();
+  if (files.now != files.before) {
+    log_info("open file limit raised",
+             {{"from", std::to_string(files.before)}, {"to", std::to_string(files.now)}});
+  }
+  warn_if_too_few_files(*initial.config, workers);
+
   std::vector<std::vector<proxy::ListenerSocket>> listeners;
-  if (std::string error = bind_listeners(*initial.config, workers, listeners); !error.empty()) {
+  std::vector<net::AddressClaim> claims;  // held until the process ends
+  if (std::string error = bind_listeners(*initial.config, workers, claims, listeners);
+      !error.empty()) {
     log_error(error);
     return 1;
   }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <sstream>
 
+#include "app/open_files.h"
 #include "config/json.h"
 #include "config/plugin_catalog.h"
 #include "observe/log.h"
@@ -55,13 +56,25 @@ std::string fixed(double v) {
   return text;
 }
 
-bool same_listeners(const config::Config& a, const config::Config& b) {
-  return a.server.listeners == b.server.listeners && a.server.workers == b.server.workers;
+// "server.listeners: [...] (running: [...])" for each setting that waits for a restart.
+std::string pending_text(const std::vector<config::RestartPending>& pending) {
+  std::string out;
+  for (const auto& p : pending) {
+    if (!out.empty()) out += "; ";
+    out += p.key + ": " + p.wanted.dump() + " (running: " + p.running.dump() + ")";
+  }
+  return out;
+}
+
+std::string keys_text(const std::vector<config::RestartPending>& pending) {
+  std::string out;
+  for (const auto& p : pending) out += (out.empty() ? "" : ", ") + p.key;
+  return out;
 }
 
 }  // namespace
 
-config::LoadOptions load_options() {
+config::LoadOptions load_options(const std::string& source, const config::Config* running) {
   static const config::PluginCatalog* catalog = [] {
     auto* c = new config::PluginCatalog();
     plugins::register_plugins(*c);
@@ -69,7 +82,19 @@ config::LoadOptions load_options() {
   }();
   config::LoadOptions options;
   options.plugins = catalog;
+  options.source = source;
+  options.running = running;
   return options;
+}
+
+config::LoadResult load_config(std::string_view text, const Options& options,
+                               const std::string& source, const config::Config* running) {
+  config::LoadResult loaded = config::load_string(text, load_options(source, running));
+  if (loaded.config) {
+    if (options.workers > 0) loaded.config->server.workers = options.workers;
+    if (!options.log_level.empty()) loaded.config->logging.level = options.log_level;
+  }
+  return loaded;
 }
 
 Compiled compile(config::LoadResult loaded, int workers, uint64_t generation,
@@ -105,8 +130,9 @@ Runtime::~Runtime() { stop(); }
 
 std::string Runtime::start(std::vector<std::vector<proxy::ListenerSocket>> listeners) {
   if (std::string error = apply_observability(*current_.config); !error.empty()) return error;
-  apply_admin(*current_.config);
-  if (current_.config->admin.address && !admin_) return "cannot start the admin listener";
+  if (std::string error = apply_admin(*current_.config); !error.empty()) {
+    return "admin listener: " + error;
+  }
   shared_.snapshots.publish(current_.snapshot);
   for (int i = 0; i < workers_count_; ++i) workers_.push_back(std::make_unique<net::Worker>(i));
   for (int i = 0; i < workers_count_; ++i) {
@@ -158,21 +184,24 @@ void Runtime::reload_file(const char* cause, bool only_if_changed) {
   std::size_t digest = std::hash<std::string>{}(bytes);
   if (only_if_changed && digest == file_digest_) return;
   file_digest_ = digest;
-  publish(compile_next(bytes), cause);
+  publish(compile_next(bytes, options_.config_path), cause);
 }
 
-Compiled Runtime::compile_next(std::string_view text) const {
+Compiled Runtime::compile_next(std::string_view text, const std::string& source) const {
   auto start = std::chrono::steady_clock::now();
-  config::LoadResult loaded = config::load_string(text, load_options());
+  config::LoadResult loaded = load_config(text, options_, source, current_.config.get());
   double parse_ms = ms_since(start);
+  std::vector<config::RestartPending> pending;
+  if (loaded.config) pending = config::keep_restart_only(*current_.config, *loaded.config);
   Compiled next =
       compile(std::move(loaded), workers_count_, generation_ + 1, current_.snapshot.get());
   next.parse_ms = parse_ms;
+  next.pending = std::move(pending);
   return next;
 }
 
 Runtime::Applied Runtime::apply(std::string_view text, bool dry_run) {
-  Compiled next = compile_next(text);
+  Compiled next = compile_next(text, "config");
   Applied result;
   if (dry_run) {
     result.errors = std::move(next.errors);
@@ -199,8 +228,20 @@ uint64_t Runtime::publish(Compiled next, const char* cause,
     if (errors) *errors = std::move(next.errors);
     return 0;
   }
-  if (!same_listeners(*current_.config, *next.config)) {
-    log_warn("server.listeners and server.workers changes take effect at the next start");
+  if (next.config->server.limits != current_.config->server.limits ||
+      next.config->upstreams != current_.config->upstreams) {
+    warn_if_too_few_files(*next.config, workers_count_);
+  }
+  if (!next.pending.empty()) {
+    log_warn("configuration applied; some settings wait for a restart",
+             {{"cause", cause},
+              {"restart_required", keys_text(next.pending)},
+              {"pending", pending_text(next.pending)}});
+  }
+  if (observe::log_enabled(observe::Level::kDebug)) {
+    for (const std::string& change : config::describe_changes(*current_.config, *next.config)) {
+      observe::log_debug("configuration change", {{"cause", cause}, {"change", change}});
+    }
   }
   auto start = std::chrono::steady_clock::now();
   ++generation_;
@@ -225,10 +266,8 @@ uint64_t Runtime::publish(Compiled next, const char* cause,
 }
 
 std::string Runtime::apply_observability(const config::Config& config) {
-  observe::Level level;
-  if (options_.log_level.empty() && observe::parse_level(config.logging.level, level)) {
-    observe::set_log_level(level);
-  }
+  observe::Level level;  // --log-level is already in the config (load_config)
+  if (observe::parse_level(config.logging.level, level)) observe::set_log_level(level);
   if (std::string error = access_log_->set_target(config.logging.access_log.path); !error.empty()) {
     return error;
   }
@@ -242,9 +281,9 @@ std::string Runtime::apply_observability(const config::Config& config) {
   return {};
 }
 
-void Runtime::apply_admin(const config::Config& config) {
+std::string Runtime::apply_admin(const config::Config& config) {
   std::string wanted = config.admin.address ? config.admin.address->to_string() : "";
-  if (wanted == admin_address_) return;
+  if (wanted == admin_address_) return {};
   std::unique_ptr<admin::HttpServer> server;
   if (config.admin.address) {
     server = std::make_unique<admin::HttpServer>(
@@ -252,8 +291,8 @@ void Runtime::apply_admin(const config::Config& config) {
         admin::HttpServer::Limits{});
     std::string error = server->listen(config.admin.address->host, config.admin.address->port);
     if (!error.empty()) {
-      log_error("admin listener not started", {{"address", wanted}, {"error", error}});
-      return;
+      if (ready_) log_error("admin listener not started", {{"address", wanted}, {"error", error}});
+      return error;
     }
     log_info("admin API listening", {{"address", wanted}});
   }
@@ -262,12 +301,13 @@ void Runtime::apply_admin(const config::Config& config) {
   if (admin_) retired_admin_.push_back(std::move(admin_));
   admin_ = std::move(server);
   admin_address_ = wanted;
+  return {};
 }
 
 admin::Control::Running Runtime::running() const {
   // The fingerprint is computed when first asked for, not on the reload path.
   if (current_.hash.empty()) current_.hash = config::canonical_hash(*current_.config);
-  return {current_.snapshot, current_.hash};
+  return {current_.snapshot, current_.hash, current_.pending};
 }
 
 net::Task<observe::WorkerMetrics> Runtime::gather_metrics() {

@@ -12,6 +12,7 @@
 
 #include "admin/api.h"
 #include "app/gateway.h"
+#include "config/diff.h"
 #include "config/loader.h"
 #include "net/loop.h"
 #include "net/worker.h"
@@ -28,6 +29,8 @@ struct Compiled {
   std::shared_ptr<const proxy::Snapshot> snapshot;
   mutable std::string hash;  // computed on first use (GET /config)
   std::vector<config::ConfigError> errors;
+  // Restart-only settings the text asked to change; `config` holds the running values instead.
+  std::vector<config::RestartPending> pending;
   double parse_ms = 0;
   double compile_ms = 0;
 };
@@ -35,7 +38,13 @@ struct Compiled {
 // Compiles the text of a configuration for `workers` workers (`previous`: carry state over).
 Compiled compile(config::LoadResult loaded, int workers, uint64_t generation,
                  const proxy::Snapshot* previous);
-config::LoadOptions load_options();
+// `source` names the text in syntax errors; `running`: the configuration a "***" secret keeps.
+config::LoadOptions load_options(const std::string& source = "config",
+                                 const config::Config* running = nullptr);
+// Loads a configuration text for this process: --workers and --log-level replace the text's
+// values, so that the configuration (and GET /config) says what runs.
+config::LoadResult load_config(std::string_view text, const Options& options,
+                               const std::string& source, const config::Config* running);
 
 class Runtime final : public admin::Control {
  public:
@@ -69,9 +78,10 @@ class Runtime final : public admin::Control {
   uint64_t publish(Compiled next, const char* cause,
                    std::vector<config::ConfigError>* errors = nullptr);
   // Parses and compiles a configuration text as the next generation (nothing published).
-  Compiled compile_next(std::string_view text) const;
+  Compiled compile_next(std::string_view text, const std::string& source) const;
   std::string apply_observability(const config::Config& config);
-  void apply_admin(const config::Config& config);
+  // Starts (or moves) the admin listener; empty string, or why it could not.
+  std::string apply_admin(const config::Config& config);
   std::string read_file(std::string& out) const;
 
   Options options_;

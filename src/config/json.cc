@@ -10,8 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kRedacted = "***";
-
 json plugins_json(const std::vector<PluginEntry>& plugins, bool redact) {
   json out = json::object();
   for (const PluginEntry& p : plugins) out[p.name] = p.config ? p.config->to_json(redact) : json();
@@ -66,9 +64,6 @@ json upstream_json(const Upstream& u) {
         {"idle_timeout", format_duration(u.keepalive.idle_timeout)}}},
       {"retries", {{"attempts", u.retries.attempts}, {"on", retry_on}}},
   };
-  if (u.kind == UpstreamKind::kBuiltinEcho) out = {{"builtin", "echo"}};
-  if (u.inline_url) out["inline_url"] = true;
-  if (!u.base_path.empty()) out["base_path"] = u.base_path;
   return out;
 }
 
@@ -80,8 +75,9 @@ json route_json(const Route& r, bool redact) {
       {"paths", r.paths},       {"headers", headers},     {"upstream", r.upstream},
       {"strip_prefix", r.strip_prefix}, {"plugins", plugins_json(r.plugins, redact)},
   };
-  out["regex"] = r.regex ? json(*r.regex) : json();
-  out["timeout"] = r.timeout ? json(format_duration(*r.timeout)) : json();
+  // Absent rather than null: the loader reads `regex: null` as a regex with no value.
+  if (r.regex) out["regex"] = *r.regex;
+  if (r.timeout) out["timeout"] = format_duration(*r.timeout);
   return out;
 }
 
@@ -104,15 +100,22 @@ std::string format_duration(Duration d) {
   return out;
 }
 
-json to_json(const Config& c, bool redact) {
-  json listeners = json::array();
-  for (const Listener& l : c.server.listeners) {
-    listeners.push_back({{"name", l.name}, {"address", l.address.to_string()}});
+json workers_json(int workers) { return workers == 0 ? json("auto") : json(workers); }
+
+json to_json(const std::vector<Listener>& listeners) {
+  json out = json::array();
+  for (const Listener& l : listeners) {
+    out.push_back({{"name", l.name}, {"address", l.address.to_string()}});
   }
+  return out;
+}
+
+json to_json(const Config& c, bool redact) {
+  json listeners = to_json(c.server.listeners);
   json trusted = json::array();
   for (const Cidr& cidr : c.server.trusted_proxies) trusted.push_back(cidr_text(cidr));
   json server = {
-      {"workers", c.server.workers == 0 ? json("auto") : json(c.server.workers)},
+      {"workers", workers_json(c.server.workers)},
       {"listeners", listeners},
       {"limits",
        {{"max_header_bytes", c.server.limits.max_header_bytes},
@@ -125,7 +128,9 @@ json to_json(const Config& c, bool redact) {
   };
   json admin = json::object();
   if (c.admin.address) admin["address"] = c.admin.address->to_string();
-  if (!c.admin.token.empty()) admin["token"] = redact ? json(kRedacted) : json(c.admin.token);
+  if (!c.admin.token.empty()) {
+    admin["token"] = redact ? json(std::string(kRedacted)) : json(c.admin.token);
+  }
 
   json tracing = json::object();
   if (c.tracing.otlp) {
@@ -134,11 +139,16 @@ json to_json(const Config& c, bool redact) {
                        {"service_name", c.tracing.otlp->service_name}};
   }
   json upstreams = json::object();
-  for (const auto& [name, u] : c.upstreams) upstreams[name] = upstream_json(u);
+  for (const auto& [name, u] : c.upstreams) {
+    // Inline URLs and builtins are defined by the routes that name them: listing them here
+    // would not load back (their names are not upstream names).
+    if (u.inline_url || u.kind == UpstreamKind::kBuiltinEcho) continue;
+    upstreams[name] = upstream_json(u);
+  }
   json consumers = json::array();
   for (const Consumer& consumer : c.consumers) {
     json keys = json::array();
-    for (const std::string& k : consumer.keys) keys.push_back(redact ? kRedacted : k);
+    for (const std::string& k : consumer.keys) keys.push_back(redact ? std::string(kRedacted) : k);
     consumers.push_back({{"name", consumer.name}, {"keys", keys}, {"groups", consumer.groups}});
   }
   json routes = json::array();

@@ -13,6 +13,12 @@ namespace turnpike::config {
 // plugin secrets) are "***".
 nlohmann::json to_json(const Config& config, bool redact);
 
+// The listeners as GET /config shows them: [{"name", "address"}].
+nlohmann::json to_json(const std::vector<Listener>& listeners);
+
+// server.workers as written: "auto" (0) or the number.
+nlohmann::json workers_json(int workers);
+
 // Hex SHA-256 of the canonical (unredacted, key-sorted, compact) JSON form.
 std::string canonical_hash(const Config& config);
 

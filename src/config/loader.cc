@@ -14,32 +14,41 @@
 #include "config/loader_internal.h"
 #include "config/plugin_catalog.h"
 #include "config/reader.h"
+#include "config/yaml_errors.h"
 
 namespace turnpike::config {
 namespace {
 
-// The line `line` (0-based) of `text`, without its end.
-std::string_view line_of(std::string_view text, int line) {
-  size_t start = 0;
-  for (int i = 0; i < line && start != std::string_view::npos; ++i) {
-    start = text.find('\n', start);
-    if (start != std::string_view::npos) ++start;
-  }
-  if (start == std::string_view::npos || start > text.size()) return {};
-  return text.substr(start, text.find('\n', start) - start);
-}
-
 // `keys: [${KEY}]` reads naturally but is not YAML: inside [...] or {...} a '{' opens a map.
 // yaml-cpp then reports a missing end of flow; say what to do instead.
-std::string yaml_error_hint(std::string_view text, const YAML::Mark& mark) {
-  if (mark.is_null()) return "";
-  std::string_view line = line_of(text, mark.line);
-  size_t reference = line.find("${");
-  if (reference == std::string_view::npos || line.find_first_of("[{") >= reference) return "";
+std::string yaml_error_hint(std::string_view text, int line) {
+  std::size_t start = 0;
+  for (int i = 0; i < line && start < text.size(); ++i) {
+    std::size_t end = text.find('\n', start);
+    start = end == std::string_view::npos ? text.size() : end + 1;
+  }
+  std::string_view rest = text.substr(start);
+  std::string_view line_text = rest.substr(0, rest.find('\n'));
+  size_t reference = line_text.find("${");
+  if (reference == std::string_view::npos || line_text.find_first_of("[{") >= reference) return "";
   return " (inside [...] or {...}, quote a ${NAME} value: \"${NAME}\")";
 }
 
-void parse_consumers(const Reader& section, std::vector<Consumer>& out) {
+ConfigError syntax_error(const std::string& source, const SyntaxProblem& p, std::string hint) {
+  return {source + ":" + std::to_string(p.line) + ":" + std::to_string(p.column),
+          p.message + hint};
+}
+
+// The running consumer of this name, whose keys a "***" keeps (null when none).
+const Consumer* running_consumer(const Config* running, const std::string& name) {
+  if (!running) return nullptr;
+  for (const Consumer& c : running->consumers) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+void parse_consumers(const Reader& section, const Config* running, std::vector<Consumer>& out) {
   if (section.is_null()) return;  // `consumers:` with nothing under it
   auto items = section.items();
   if (!items) return;
@@ -51,9 +60,16 @@ void parse_consumers(const Reader& section, std::vector<Consumer>& out) {
     consumer.name = detail::read_unique_name(item, "consumer", std::nullopt, name_owner);
     Reader keys = item.child("keys");
     if (auto list = keys.string_list()) {
+      const Consumer* before = running_consumer(running, consumer.name);
       for (size_t i = 0; i < list->size(); ++i) {
         // The key itself is a secret: the error names where the other copy is, not the value.
         Reader key = keys.index(i);
+        if ((*list)[i] == kRedacted) {
+          const std::string* kept = before && i < before->keys.size() ? &before->keys[i] : nullptr;
+          auto value = detail::keep_redacted(key, (*list)[i], kept);
+          if (!value) continue;
+          (*list)[i] = std::move(*value);
+        }
         auto [it, fresh] = key_owner.emplace((*list)[i], key.path());
         if (!fresh) key.error("key already used by " + it->second);
       }
@@ -64,7 +80,31 @@ void parse_consumers(const Reader& section, std::vector<Consumer>& out) {
   }
 }
 
+// A Kong declarative file or a Tyk API definition given as a turnpike configuration: say so,
+// instead of one "unknown key" per section.
+bool foreign_format(const Reader& root) {
+  if (!root.is_map()) return false;
+  auto has = [&](std::string_view key) { return root.child(key).present(); };
+  if (has("_format_version") || has("_transform") ||
+      (has("services") && !has("routes") && !has("upstreams"))) {
+    root.error(
+        "this looks like a Kong declarative configuration (kong.yml: _format_version, "
+        "services), not a turnpike one; turnpike's format is described in docs/configuration.md "
+        "(Kong's services become upstreams, its routes become routes)");
+    return true;
+  }
+  if (has("api_id") || has("proxy") || has("version_data") || has("use_keyless")) {
+    root.error(
+        "this looks like a Tyk API definition (api_id, proxy.listen_path, version_data), not a "
+        "turnpike configuration; turnpike's format is described in docs/configuration.md (Tyk's "
+        "proxy.target_url becomes a route's upstream, listen_path its path)");
+    return true;
+  }
+  return false;
+}
+
 void parse_document(const Reader& root, const LoadOptions& options, Config& config) {
+  if (foreign_format(root)) return;
   if (!root.expect_map({"server", "admin", "logging", "tracing", "config_source", "upstreams",
                         "consumers", "plugins", "routes"})) {
     return;
@@ -73,13 +113,13 @@ void parse_document(const Reader& root, const LoadOptions& options, Config& conf
   const PluginCatalog& catalog = options.plugins ? *options.plugins : kNoPlugins;
 
   detail::parse_server(root.child("server"), config.server);
-  detail::parse_admin(root.child("admin"), config.server, config.admin);
+  detail::parse_admin(root.child("admin"), config.server, options.running, config.admin);
   detail::parse_logging(root.child("logging"), config.logging);
   detail::parse_tracing(root.child("tracing"), config.tracing);
   root.child("config_source").not_supported();
   std::set<std::string> declared;
   detail::parse_upstreams(root.child("upstreams"), config.upstreams, declared);
-  parse_consumers(root.child("consumers"), config.consumers);
+  parse_consumers(root.child("consumers"), options.running, config.consumers);
   config.plugins = catalog.parse(root.child("plugins"));
   detail::parse_routes(root.child("routes"), catalog, declared, config);
 }
@@ -103,6 +143,15 @@ std::string read_unique_name(const Reader& item, std::string_view what,
   return *text;
 }
 
+std::optional<std::string> keep_redacted(const Reader& value, const std::string& text,
+                                         const std::string* running_value) {
+  if (running_value && !running_value->empty()) return *running_value;
+  value.error("\"" + text +
+              "\" stands for a secret of the running configuration, and there is none to keep "
+              "here: write the secret itself");
+  return std::nullopt;
+}
+
 }  // namespace detail
 
 LoadResult load_string(std::string_view text, const LoadOptions& options) {
@@ -117,11 +166,15 @@ LoadResult load_string(std::string_view text, const LoadOptions& options) {
     }
     if (!documents.empty()) node = documents.front();
   } catch (const YAML::Exception& e) {
-    std::string where = e.mark.is_null() ? std::string()
-                                         : " at line " + std::to_string(e.mark.line + 1) +
-                                               ", column " + std::to_string(e.mark.column + 1);
-    result.errors.push_back(
-        {"config", "invalid YAML" + where + ": " + e.msg + yaml_error_hint(text, e.mark)});
+    int line = e.mark.is_null() ? 0 : e.mark.line;
+    int column = e.mark.is_null() ? 0 : e.mark.column;
+    SyntaxProblem problem = describe_yaml_error(text, e.msg, line, column);
+    result.errors.push_back(syntax_error(options.source, problem, yaml_error_hint(text, line)));
+    return result;
+  }
+  // yaml-cpp reads a quote left open to the end of the file as one long string.
+  if (auto unclosed = find_unclosed(text)) {
+    result.errors.push_back(syntax_error(options.source, *unclosed, ""));
     return result;
   }
 
@@ -154,7 +207,9 @@ LoadResult load_file(const std::string& file, const LoadOptions& options) {
   int error = std::ferror(f) ? (errno != 0 ? errno : EIO) : 0;
   std::fclose(f);
   if (error != 0) return cannot_read(error);
-  return load_string(text, options);
+  LoadOptions named = options;
+  named.source = file;
+  return load_string(text, named);
 }
 
 std::string format_errors(const std::vector<ConfigError>& errors) {

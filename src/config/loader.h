@@ -19,6 +19,12 @@ struct LoadOptions {
   const PluginCatalog* plugins = nullptr;
   // ${NAME} lookup; unset: the process environment.
   std::function<std::optional<std::string>(const std::string&)> env;
+  // The configuration running now, if any. A secret written as "***" (as GET /config shows
+  // it) keeps this configuration's value, so that a dumped configuration loads back; without
+  // one, "***" is an error.
+  const Config* running = nullptr;
+  // Names the text in YAML syntax errors ("gateway.yaml:3:9: ..."); load_file sets the file.
+  std::string source = "config";
 };
 
 struct LoadResult {

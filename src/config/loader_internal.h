@@ -23,10 +23,16 @@ std::string read_unique_name(const Reader& item, std::string_view what,
                              std::optional<std::string> fallback,
                              std::map<std::string, std::string>& seen);
 
+// A secret written as "***" (GET /config's redaction): the running value it stands for, or an
+// error at `value` when there is none (`running_value` null or empty).
+std::optional<std::string> keep_redacted(const Reader& value, const std::string& text,
+                                         const std::string* running_value);
+
 // loader_server.cc
 void parse_server(const Reader& section, Server& out);
-// Needs the listeners, to refuse an admin address one of them already takes.
-void parse_admin(const Reader& section, const Server& server, Admin& out);
+// Needs the listeners, to refuse an admin address one of them already takes; `running` (may be
+// null) gives the token that a "***" keeps.
+void parse_admin(const Reader& section, const Server& server, const Config* running, Admin& out);
 void parse_logging(const Reader& section, Logging& out);
 void parse_tracing(const Reader& section, Tracing& out);
 

@@ -115,7 +115,8 @@ void parse_server(const Reader& section, Server& out) {
   if (auto v = section.child("trusted_proxies").cidr_list()) out.trusted_proxies = std::move(*v);
 }
 
-void parse_admin(const Reader& section, const Server& server, Admin& out) {
+void parse_admin(const Reader& section, const Server& server, const Config* running,
+                 Admin& out) {
   if (!section.expect_map({"address", "token"})) return;
   Reader address = section.child("address");
   out.address = address.host_port(HostForm::kListener);
@@ -129,6 +130,10 @@ void parse_admin(const Reader& section, const Server& server, Admin& out) {
   Reader token = section.child("token");
   auto token_text = token.string();
   if (token.present() && !token_text) return;  // already reported (e.g. an unset ${VAR})
+  if (token_text && *token_text == kRedacted) {
+    token_text = keep_redacted(token, *token_text, running ? &running->admin.token : nullptr);
+    if (!token_text) return;
+  }
   out.token = token_text.value_or("");
   // An admin API reachable from the network without a token would hand out the gateway.
   if (out.address && !is_loopback(*out.address) && out.token.empty()) {

@@ -12,6 +12,8 @@ namespace {
 
 constexpr std::string_view kBuiltinPrefix = "builtin:";
 constexpr std::string_view kBuiltinEcho = "builtin:echo";
+constexpr std::string_view kNoHttps =
+    "https upstreams are not supported yet (TLS to upstreams is still to come; use http://)";
 
 bool is_valid_upstream_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
@@ -101,7 +103,7 @@ void parse_upstream(const Reader& block, Upstream& out) {
   parse_targets(block.child("targets"), block.child("discovery").present(), out.targets);
   Reader scheme = block.child("scheme");
   if (auto v = scheme.one_of({"http", "https"})) {
-    if (*v == "https") scheme.error("not supported yet");
+    if (*v == "https") scheme.error(std::string(kNoHttps));
   }
   Reader balance = block.child("balance");
   if (auto v =
@@ -125,7 +127,7 @@ std::optional<std::string> inline_url_upstream(const Reader& value, const std::s
     return std::nullopt;
   }
   if (url.value->scheme == "https") {
-    value.error("not supported yet");
+    value.error(std::string(kNoHttps));
     return std::nullopt;
   }
   if (url.value->scheme != "http") {
@@ -185,8 +187,15 @@ std::optional<std::string> resolve_upstream(const Reader& value,
   }
   if (text->find("://") != std::string::npos) return inline_url_upstream(value, *text, upstreams);
   if (declared.count(*text) == 0) {
-    std::vector<std::string> names(declared.begin(), declared.end());
-    value.error("unknown upstream \"" + *text + "\"" + did_you_mean(*text, names));
+    std::string hint;
+    if (parse_host_port(*text, HostForm::kTarget)) {
+      // An address where a name or URL belongs: the scheme is what is missing.
+      hint = " (to forward to an address, write a URL: \"http://" + *text + "\")";
+    } else {
+      std::vector<std::string> names(declared.begin(), declared.end());
+      hint = did_you_mean(*text, names);
+    }
+    value.error("unknown upstream \"" + *text + "\"" + hint);
     return std::nullopt;
   }
   return text;

@@ -18,6 +18,10 @@ namespace turnpike::config {
 
 using Duration = std::chrono::milliseconds;
 
+// What GET /config shows in place of a secret; the loader reads it back as "keep the running
+// value" (LoadOptions::running), so that a dumped configuration loads back unchanged.
+inline constexpr std::string_view kRedacted = "***";
+
 // One configuration error: the YAML path of the offending node and what is wrong with it,
 // e.g. {"routes[2].upstream", "unknown upstream \"users\""}.
 struct ConfigError {

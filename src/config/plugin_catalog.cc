@@ -5,6 +5,34 @@
 #include <utility>
 
 namespace turnpike::config {
+namespace {
+
+// Kong's (and Tyk's) names for the plugins SPEC §3 defines, so that a configuration carried over
+// from them gets pointed at the right name.
+constexpr std::pair<std::string_view, std::string_view> kForeignNames[] = {
+    {"rate-limiting", "rate_limit"},
+    {"rate-limiting-advanced", "rate_limit"},
+    {"key-auth", "key_auth"},
+    {"ip-restriction", "ip_restriction"},
+    {"request-size-limiting", "request_size"},
+    {"request-transformer", "headers"},
+    {"response-transformer", "headers"},
+    {"file-log", "access_log"},
+    {"http-log", "access_log"},
+};
+
+// The name meant by an unknown plugin name: Kong's name for it, or a close spelling
+// (with '-' read as '_'). Empty when nothing is close.
+std::string nearest_plugin(std::string_view name, const std::vector<std::string>& candidates) {
+  for (const auto& [foreign, ours] : kForeignNames) {
+    if (name == foreign) return std::string(ours);
+  }
+  std::string underscored(name);
+  std::replace(underscored.begin(), underscored.end(), '-', '_');
+  return closest_match(underscored, candidates);
+}
+
+}  // namespace
 
 void PluginCatalog::add(std::string name, ParseFn parse) {
   parsers_[std::move(name)] = std::move(parse);
@@ -40,7 +68,13 @@ std::vector<PluginEntry> PluginCatalog::parse(const Reader& plugins) const {
       } else {
         std::vector<std::string> candidates = names();
         candidates.insert(candidates.end(), spec.begin(), spec.end());
-        block.error("unknown plugin \"" + name + "\"" + did_you_mean(name, candidates));
+        std::string nearest = nearest_plugin(name, candidates);
+        std::string hint;
+        if (!nearest.empty()) {
+          hint = " (did you mean \"" + nearest + "\"?" +
+                 (contains(nearest) ? "" : " It is not available in this build yet.") + ")";
+        }
+        block.error("unknown plugin \"" + name + "\"" + hint);
       }
       continue;
     }

@@ -91,7 +91,7 @@ std::optional<std::string> process_env(const std::string& name) {
 
 }  // namespace
 
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
   // Short words get less slack, or every two-letter key would "mean" every other one.
   size_t max_distance = word.size() <= 3 ? 1 : word.size() <= 6 ? 2 : 3;
   std::string lowered = lower(word);
@@ -104,8 +104,12 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
       best_distance = distance;
     }
   }
-  if (best == nullptr) return "";
-  return " (did you mean \"" + *best + "\"?)";
+  return best ? *best : "";
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best = closest_match(word, candidates);
+  return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
 }
 
 std::optional<std::string> expand_env(std::string_view text, const Reader::EnvLookup& env,

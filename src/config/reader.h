@@ -138,6 +138,8 @@ class Reader {
 // " (did you mean \"x\"?)" when one of `candidates` is close to `word` (a typo: a few letters
 // off, case ignored), else "". Ready to append to an error message.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+// The candidate did_you_mean would suggest, or "" when none is close.
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 // Replaces ${NAME} in `text` by `env(NAME)`; `$${` is a literal `${`. On failure returns nullopt
 // with the reason (e.g. "environment variable NAME is not set") appended to `errors`.

@@ -254,7 +254,7 @@ std::string resolve(const std::string& host, uint16_t port, Address& out) {
   return {};
 }
 
-std::string listen_on(const Address& address, int& fd_out) {
+std::string listen_on(const Address& address, int& fd_out, bool reuse_port) {
   auto fail = [&](const char* what, int fd) {
     std::string why = std::string(what) + " " + address.to_string() + ": " + std::strerror(errno);
     if (fd >= 0) ::close(fd);
@@ -264,7 +264,7 @@ std::string listen_on(const Address& address, int& fd_out) {
   if (fd < 0) return fail("cannot open a socket for", -1);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+  if (reuse_port && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
     return fail("cannot set SO_REUSEPORT on", fd);
   }
   if (address.family() == AF_INET6) {

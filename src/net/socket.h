@@ -163,8 +163,9 @@ bool make_address(const std::string& host, uint16_t port, Address& out);
 // otherwise the reason.
 std::string resolve(const std::string& host, uint16_t port, Address& out);
 
-// A listening socket with SO_REUSEPORT: one per worker per listener, so the kernel spreads
-// connections over workers without a shared accept lock. Empty string on success.
-std::string listen_on(const Address& address, int& fd_out);
+// A listening socket. With `reuse_port` (SO_REUSEPORT): one per worker per listener, so the
+// kernel spreads connections over workers without a shared accept lock; the address should be
+// claimed first (net/address_claim.h). Empty string on success.
+std::string listen_on(const Address& address, int& fd_out, bool reuse_port = true);
 
 }  // namespace turnpike::net

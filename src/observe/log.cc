@@ -14,7 +14,6 @@
 namespace turnpike::observe {
 namespace {
 
-std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
 std::mutex g_write_mutex;
 
 const char* name_of(Level level) {
@@ -41,8 +40,7 @@ bool parse_level(std::string_view text, Level& out) {
   return false;
 }
 
-void set_log_level(Level level) { g_level.store(static_cast<int>(level)); }
-bool log_enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
+void set_log_level(Level level) { detail::g_log_level.store(static_cast<int>(level)); }
 
 std::string rfc3339_now() {
   auto now = std::chrono::system_clock::now();

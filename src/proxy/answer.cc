@@ -92,7 +92,8 @@ Task<bool> answer_failure(Exchange& x, Failure f) {
   x.cancel.clear();
   x.upstream.reset();
   if (f == Failure::kClientGone) {
-    x.error = "client_closed";
+    // The drain timeout ends exchanges the way a client hang-up does; say which it was.
+    x.error = x.engine.drain_cut() ? "drain_timeout" : "client_closed";
     co_return false;
   }
   if (x.response_started) {

@@ -106,6 +106,7 @@ void Engine::begin_drain() {
 }
 
 void Engine::close_all_connections() {
+  drain_cut_ = true;
   for (ClientConnection* c = connections_; c; c = c->next) {
     if (c->current) c->current->cancel_for_client_gone();
     c->socket.abort();

@@ -59,6 +59,8 @@ class Engine {
   observe::OtlpExporter& tracer() { return *shared_.tracer; }
   uint64_t random() { return random_.next(); }
   bool draining() const { return draining_; }
+  // The drain timeout passed and close_all_connections() cut what was still in flight.
+  bool drain_cut() const { return drain_cut_; }
 
   // On the worker's thread: starts accepting on these listening sockets.
   void start(std::vector<ListenerSocket> listeners);
@@ -109,6 +111,7 @@ class Engine {
     }
   } random_;
   bool draining_ = false;
+  bool drain_cut_ = false;
 };
 
 }  // namespace turnpike::proxy

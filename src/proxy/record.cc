@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "observe/access_log.h"
+#include "observe/log.h"
 #include "observe/metrics.h"
 #include "observe/otlp.h"
 #include "proxy/engine.h"
@@ -130,10 +131,55 @@ void record_attempt(Exchange& x, const upstream::Target& target, Failure f) {
   ++x.engine.metrics().target(target.pool_id).outcomes[static_cast<std::size_t>(outcome)];
 }
 
+namespace {
+
+const char* failure_name(Failure f) {
+  switch (f) {
+    case Failure::kNone: return "none";
+    case Failure::kClientGone: return "client_gone";
+    case Failure::kClientTimeout: return "client_timeout";
+    case Failure::kBadRequestBody: return "bad_request_body";
+    case Failure::kBodyTooLarge: return "body_too_large";
+    case Failure::kConnectFailed: return "connect_failed";
+    case Failure::kConnectTimeout: return "connect_timeout";
+    case Failure::kUpstreamReset: return "upstream_reset";
+    case Failure::kUpstreamGarbage: return "invalid_response";
+    case Failure::kUpstreamTimeout: return "upstream_timeout";
+    case Failure::kRouteTimeout: return "route_timeout";
+    case Failure::kNoTarget: return "no_target";
+    case Failure::kPluginTimeout: return "plugin_timeout";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void debug_upstream_opened(const Exchange& x, const upstream::Target& target) {
+  observe::log_debug("upstream connection opened",
+                     {{"upstream", x.route->spec->upstream},
+                      {"target", target.address},
+                      {"worker", std::to_string(x.engine.worker().index())},
+                      {"request_id", x.request_id}});
+}
+
+void debug_retry(const Exchange& x, const upstream::Target& target, Failure failure,
+                 const char* kind) {
+  std::string why = failure == Failure::kNone ? "status " + std::to_string(x.response.status)
+                                              : failure_name(failure);
+  observe::log_debug("upstream attempt retried",
+                     {{"kind", kind},
+                      {"upstream", x.route->spec->upstream},
+                      {"target", target.address},
+                      {"why", why},
+                      {"request_id", x.request_id}});
+}
+
 void record_request(Exchange& x) {
   Engine& e = x.engine;
   net::Clock::time_point finished = net::Clock::now();
-  if (x.status == 0) x.status = 499;  // the client went away before any answer
+  // Nothing was answered: the client went away (499), or the drain timeout cut the request
+  // (503: the gateway gave up on it, shutting down).
+  if (x.status == 0) x.status = x.engine.drain_cut() ? 503 : 499;
   double seconds = seconds_between(x.started, finished);
 
   observe::RouteCounters& route = e.metrics().route(x.route ? x.route->metrics_id : 0);

@@ -13,6 +13,13 @@ void start_trace(Exchange& x);
 // Counts one upstream attempt's outcome for its target.
 void record_attempt(Exchange& x, const upstream::Target& target, Failure failure);
 
+// Debug log lines (callers check observe::log_enabled(kDebug) first, so nothing is formatted
+// when debug is off): a new upstream connection, and an attempt retried (`why`: the failure or
+// the status that caused it).
+void debug_upstream_opened(const Exchange& x, const upstream::Target& target);
+void debug_retry(const Exchange& x, const upstream::Target& target, Failure failure,
+                 const char* kind);
+
 // Metrics, access log line, spans. Called once per request that had a complete head.
 void record_request(Exchange& x);
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "observe/log.h"
 #include "proxy/answer.h"
 #include "proxy/engine.h"
 #include "proxy/forward.h"
@@ -54,6 +55,7 @@ Task<Failure> open_upstream(Exchange& x, const upstream::Target& target) {
   x.upstream = std::make_unique<UpstreamConnection>(std::move(socket), target.pool_id,
                                                     x.engine.metrics());
   x.cancel.watch(x.upstream->socket);
+  if (observe::log_enabled(observe::Level::kDebug)) debug_upstream_opened(x, target);
   co_return Failure::kNone;
 }
 
@@ -194,6 +196,7 @@ Task<bool> proxy_to_upstream(Exchange& x) {
     if (f != Failure::kNone && !stale_retried && stale_connection(x, f)) {
       // The pooled connection had been closed by the target: not the target's failure, and the
       // same target is fine for the retry.
+      if (observe::log_enabled(observe::Level::kDebug)) debug_retry(x, target, f, "stale");
       stale_retried = true;
       x.cancel.clear();
       x.upstream.reset();
@@ -202,6 +205,7 @@ Task<bool> proxy_to_upstream(Exchange& x) {
     note_outcome(x.lease, f);
     tried.add(group.index_of(target));
     if (may_retry(x, f, f == Failure::kNone ? x.response.status : 0, attempts_left)) {
+      if (observe::log_enabled(observe::Level::kDebug)) debug_retry(x, target, f, "retries");
       --attempts_left;
       x.cancel.clear();
       x.upstream.reset();

@@ -1,7 +1,25 @@
 // Idle upstream connections (see upstream_pool.h).
 #include "proxy/upstream_pool.h"
 
+#include <string>
+
+#include "observe/log.h"
+
 namespace turnpike::proxy {
+
+UpstreamConnection::~UpstreamConnection() {
+  --metrics_.target(pool_id).active;
+  if (observe::log_enabled(observe::Level::kDebug)) {
+    // The peer's address costs a syscall: only asked for when the line is written.
+    net::Address peer;
+    peer.length = sizeof(peer.storage);
+    std::string target = ::getpeername(socket.fd(), peer.get(), &peer.length) == 0
+                             ? peer.to_string()
+                             : "unknown";
+    observe::log_debug("upstream connection closed",
+                       {{"target", target}, {"requests", std::to_string(requests)}});
+  }
+}
 
 void UpstreamConnection::on_readiness(uint32_t) {
   // An idle connection has nothing to say: a FIN, a reset or stray bytes all end it.

@@ -24,7 +24,7 @@ class UpstreamConnection final : public net::ReadinessListener {
         idle_deadline_(this, &on_idle_expired) {
     ++metrics_.target(pool_id).active;
   }
-  ~UpstreamConnection() { --metrics_.target(pool_id).active; }
+  ~UpstreamConnection();
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 

@@ -113,6 +113,9 @@ def test_drain_timeout_bounds_the_wait(gateway, upstream):
     assert 0.4 <= took < 2.0, f"exited {took:.2f}s after SIGTERM with drain_timeout 500ms"
     slow.thread.join(timeout=5)
     assert "resp" not in slow.result or slow.result["resp"].status != 200
+    # The gateway cut it, not the client: logged as its own error and status.
+    [line] = [d for d in gw.access_lines() if d["path"] == "/slow"]
+    assert (line["status"], line["error"]) == (503, "drain_timeout"), line
 
 
 def test_reload_during_a_slow_request_does_not_cut_it(gateway, upstream):

@@ -95,7 +95,8 @@ def stack(tmp_path):
 
 @pytest.fixture
 def gateway(stack):
-    """gateway(config, workers=1, start=True, env=None, extra_args=(), **placeholders)."""
+    """gateway(config, workers=1, start=True, env=None, extra_args=(), preexec_fn=None,
+    **placeholders)."""
     return stack.gateway
 
 

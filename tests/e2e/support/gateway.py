@@ -60,7 +60,7 @@ class Gateway:
     all_running: list["Gateway"] = []
 
     def __init__(self, workdir: Path, config: str, workers: int = 1, extra_args=(),
-                 env: Optional[dict] = None, **values):
+                 env: Optional[dict] = None, preexec_fn=None, **values):
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.template = config
@@ -68,6 +68,7 @@ class Gateway:
         self.workers = workers
         self.extra_args = list(extra_args)
         self.env = env
+        self.preexec_fn = preexec_fn  # run in the child before exec (e.g. to lower a limit)
         self.proc: Optional[subprocess.Popen] = None
         self.port = 0
         self.admin_port = 0
@@ -127,7 +128,7 @@ class Gateway:
             [binary(), "--config", str(self.config_path), "--workers", str(self.workers),
              *self.extra_args],
             stdout=self.stdout_file, stderr=self.stderr_file, stdin=subprocess.DEVNULL,
-            cwd=self.workdir, env=env)
+            cwd=self.workdir, env=env, preexec_fn=self.preexec_fn)
         Gateway.all_running.append(self)
 
     def _wait_ready(self) -> bool:

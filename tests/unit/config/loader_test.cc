@@ -329,8 +329,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"unknown_top_key", "rotues: []", "rotues",
                 "unknown key (did you mean \"routes\"?)"},
         BadCase{"not_a_map", "- a\n- b", "config", "expected a map, got a list"},
-        BadCase{"yaml_syntax", "routes: [a, b\nserver: {", "config",
-                "invalid YAML at line 2, column 7: end of sequence flow not found"},
+        BadCase{"yaml_syntax", "routes: [a, b\nserver: {", "config:1:9",
+                "\"[\" opened here is never closed (add \"]\")"},
         BadCase{"two_documents", "a: 1\n---\nb: 2", "config",
                 "expected one YAML document, found 2"},
         BadCase{"config_source", "config_source: {etcd: {key: /x}}", "config_source",
@@ -412,7 +412,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"upstream_hash_on", "upstreams: {u: {targets: [a:1], hash_on: ip}}",
                 "upstreams.u.hash_on", "not supported yet"},
         BadCase{"upstream_https", "upstreams: {u: {targets: [a:1], scheme: https}}",
-                "upstreams.u.scheme", "not supported yet"},
+                "upstreams.u.scheme",
+                "https upstreams are not supported yet (TLS to upstreams is still to come; use "
+                "http://)"},
         BadCase{"upstream_scheme", "upstreams: {u: {targets: [a:1], scheme: ftp}}",
                 "upstreams.u.scheme", "invalid value \"ftp\" (allowed: http, https)"},
         BadCase{"upstream_least_conn", "upstreams: {u: {targets: [a:1], balance: least_conn}}",
@@ -459,7 +461,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "expected a list, got a scalar"},
         // plugins
         BadCase{"plugin_unknown", "plugins: {jwtt: {}}", "plugins.jwtt",
-                "unknown plugin \"jwtt\" (did you mean \"jwt\"?)"},
+                "unknown plugin \"jwtt\" (did you mean \"jwt\"? It is not available in this build "
+                "yet.)"},
         BadCase{"plugin_unavailable", "plugins: {jwt: {}}", "plugins.jwt",
                 "plugin \"jwt\" is not available in this build yet"},
         BadCase{"plugin_config",
@@ -474,7 +477,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"route_unknown_upstream", WITH_USERS "routes: [{upstream: usrs}]",
                 "routes[0].upstream", "unknown upstream \"usrs\" (did you mean \"users\"?)"},
         BadCase{"route_https_upstream", "routes: [{upstream: 'https://svc:443'}]",
-                "routes[0].upstream", "not supported yet"},
+                "routes[0].upstream",
+                "https upstreams are not supported yet (TLS to upstreams is still to come; use "
+                "http://)"},
         BadCase{"route_other_scheme", "routes: [{upstream: 'ftp://svc:21'}]", "routes[0].upstream",
                 "invalid upstream \"ftp://svc:21\": only http:// URLs can be given inline"},
         BadCase{"route_bad_url", "routes: [{upstream: 'http://svc:99999'}]", "routes[0].upstream",
@@ -577,7 +582,7 @@ TEST_F(LoaderTest, UnquotedEnvReferenceInAFlowListGetsAHint) {
   // As SPEC §2 writes it; YAML reads "{MOBILE_KEY}" as the start of a map.
   LoadResult result = load("consumers:\n  - name: m\n    keys: [${MOBILE_KEY}]\n");
   ASSERT_EQ(result.errors.size(), 1u);
-  EXPECT_EQ(result.errors[0].path, "config");
+  EXPECT_EQ(result.errors[0].path, "config:3:13");
   EXPECT_THAT(result.errors[0].message,
               ::testing::EndsWith("(inside [...] or {...}, quote a ${NAME} value: \"${NAME}\")"));
   // Quoted, or in a block list, it works.

@@ -62,7 +62,9 @@ TEST(PluginCatalog, UnknownUnavailableAndInvalid) {
   EXPECT_THAT(f.catalog.parse(f.root), IsEmpty());
   EXPECT_THAT(
       f.errors,
-      ElementsAre(ConfigError{"plugins.jwtt", "unknown plugin \"jwtt\" (did you mean \"jwt\"?)"},
+      ElementsAre(ConfigError{"plugins.jwtt",
+                              "unknown plugin \"jwtt\" (did you mean \"jwt\"? It is not "
+                              "available in this build yet.)"},
                   ConfigError{"plugins.jwt", "plugin \"jwt\" is not available in this build yet"},
                   ConfigError{"plugins.rate_limit.limit", "must be an integer between 1 and 1000"},
                   ConfigError{"plugins.rate_limt",

@@ -1,0 +1,25 @@
+// YAML syntax errors in plain words, at the place to fix. yaml-cpp reports an unclosed "[" where
+// it gave up (often a line later) in parser terms, and reads an unclosed quote to the end of the
+// file without complaint; a small scanner finds where the unclosed thing was opened.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace turnpike::config {
+
+struct SyntaxProblem {
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string message;
+};
+
+// A quote, "[" or "{" that is opened and never closed before the end of the text.
+std::optional<SyntaxProblem> find_unclosed(std::string_view text);
+
+// yaml-cpp's error (its message and 0-based mark) in plain words, placed where the mistake is.
+SyntaxProblem describe_yaml_error(std::string_view text, const std::string& message, int line,
+                                  int column);
+
+}  // namespace turnpike::config
