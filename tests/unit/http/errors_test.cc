@@ -9,6 +9,7 @@
 
 #include "http/parser.h"
 #include "http_test_util.h"
+#include "test_names.h"
 
 namespace turnpike::http {
 namespace {
@@ -50,7 +51,8 @@ INSTANTIATE_TEST_SUITE_P(
                     ErrorRow{Error::kBadGateway, 502, "bad_gateway", "Bad Gateway"},
                     ErrorRow{Error::kUpstreamUnavailable, 503, "upstream_unavailable",
                              "Service Unavailable"},
-                    ErrorRow{Error::kGatewayTimeout, 504, "gateway_timeout", "Gateway Timeout"}));
+                    ErrorRow{Error::kGatewayTimeout, 504, "gateway_timeout", "Gateway Timeout"}),
+    [](const testing::TestParamInfo<ErrorRow>& info) { return info.param.code; });
 
 TEST(ReasonPhraseTest, CommonAndUnknown) {
   EXPECT_EQ(reason_phrase(200), "OK");
@@ -118,7 +120,8 @@ INSTANTIATE_TEST_SUITE_P(
                     ErrorRow{Error::kRateLimited, 429, "rate_limited", "Too Many Requests"},
                     ErrorRow{Error::kHeadersTooLarge, 431, "headers_too_large",
                              "Request Header Fields Too Large"},
-                    ErrorRow{Error::kGatewayTimeout, 504, "gateway_timeout", "Gateway Timeout"}));
+                    ErrorRow{Error::kGatewayTimeout, 504, "gateway_timeout", "Gateway Timeout"}),
+    [](const testing::TestParamInfo<ErrorRow>& info) { return info.param.code; });
 
 TEST(RenderErrorTest, SpecExample) {
   Rendered out;
@@ -192,7 +195,10 @@ INSTANTIATE_TEST_SUITE_P(
                     std::string("back\\slash"), std::string("line\nbreak\r\n"),
                     std::string("tab\there"), std::string("\x01\x02\x1f control"),
                     std::string("nul \0 byte", 10), std::string("</script>"),
-                    std::string("caf\xc3\xa9 \xe2\x82\xac"), std::string("{\"json\":true}")));
+                    std::string("caf\xc3\xa9 \xe2\x82\xac"), std::string("{\"json\":true}")),
+    [](const testing::TestParamInfo<std::string>& info) {
+      return test_names::indexed(info.param, info.index);
+    });
 
 TEST(AppendJsonEscapedTest, ExactOutput) {
   std::string out = "prefix:";

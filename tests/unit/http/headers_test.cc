@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "test_names.h"
+
 namespace turnpike::http {
 namespace {
 
@@ -44,7 +46,10 @@ INSTANTIATE_TEST_SUITE_P(
                     ClassifyCase{"traceparent", HeaderId::kTraceparent},
                     ClassifyCase{"tracestate", HeaderId::kTracestate},
                     ClassifyCase{"date", HeaderId::kDate},
-                    ClassifyCase{"server", HeaderId::kServer}));
+                    ClassifyCase{"server", HeaderId::kServer}),
+    [](const testing::TestParamInfo<ClassifyCase>& info) {
+      return test_names::identifier(info.param.name);
+    });
 
 INSTANTIATE_TEST_SUITE_P(
     Other, ClassifyHeaderTest,
@@ -58,7 +63,10 @@ INSTANTIATE_TEST_SUITE_P(
                     ClassifyCase{"proxy-authorizatio", HeaderId::kOther},
                     ClassifyCase{"proxy-authorizationx", HeaderId::kOther},
                     ClassifyCase{"a-very-long-header-name-beyond-all-known", HeaderId::kOther},
-                    ClassifyCase{"accept", HeaderId::kOther}, ClassifyCase{"tE2", HeaderId::kOther}));
+                    ClassifyCase{"accept", HeaderId::kOther}, ClassifyCase{"tE2", HeaderId::kOther}),
+    [](const testing::TestParamInfo<ClassifyCase>& info) {
+      return test_names::indexed(info.param.name, info.index);
+    });
 
 TEST(ClassifyHeaderTest, NonAsciiBytesDoNotFoldToKnownNames) {
   // 0xC8 is 'H' | 0x80 and 0xC5 is 'E' | 0x80: only ASCII letters fold.
@@ -102,7 +110,10 @@ INSTANTIATE_TEST_SUITE_P(
                     TokenCase{",", "close", false}, TokenCase{"closed", "close", false},
                     TokenCase{"xclose", "close", false}, TokenCase{"clo se", "close", false},
                     TokenCase{"keep-alive", "close", false},
-                    TokenCase{"close;q=1", "close", false}, TokenCase{"a,b,c", "", false}));
+                    TokenCase{"close;q=1", "close", false}, TokenCase{"a,b,c", "", false}),
+    [](const testing::TestParamInfo<TokenCase>& info) {
+      return test_names::indexed(info.param.list + " in " + info.param.token, info.index);
+    });
 
 Header field(std::string_view name, std::string_view value) {
   Header h;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "net/buffer.h"
+#include "test_names.h"
 
 namespace turnpike::proxy {
 namespace {
@@ -118,7 +119,10 @@ INSTANTIATE_TEST_SUITE_P(
                     IdCase{"crlf\r\nX-Injected: 1", false}, IdCase{"lf\n", false},
                     IdCase{std::string("nul\0", 4), false}, IdCase{"del\x7f", false},
                     IdCase{"caf\xc3\xa9", false}, IdCase{"\x80", false},
-                    IdCase{"quote\"ok", true}, IdCase{"{json}", true}));
+                    IdCase{"quote\"ok", true}, IdCase{"{json}", true}),
+    [](const testing::TestParamInfo<IdCase>& info) {
+      return test_names::indexed(info.param.id, info.index);
+    });
 
 }  // namespace
 }  // namespace turnpike::proxy

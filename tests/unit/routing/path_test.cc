@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "test_names.h"
+
 namespace turnpike::routing {
 namespace {
 
@@ -83,7 +85,10 @@ INSTANTIATE_TEST_SUITE_P(
         PathCase{"/a%4", PathStatus::kBadEncoding, ""},
         PathCase{"/a%zz", PathStatus::kBadEncoding, ""},
         PathCase{"/a%4g/b", PathStatus::kBadEncoding, ""},
-        PathCase{"/a%%41", PathStatus::kBadEncoding, ""}));
+        PathCase{"/a%%41", PathStatus::kBadEncoding, ""}),
+    [](const testing::TestParamInfo<PathCase>& info) {
+      return test_names::indexed(info.param.raw, info.index);
+    });
 
 TEST(NormalizePath, ReusesTheOutputBuffer) {
   std::string out;

@@ -16,6 +16,7 @@ std::string escaped(std::string_view s) {
 }
 
 struct Case {
+  std::string name;
   std::string input;
   std::string expected;
 };
@@ -27,21 +28,25 @@ TEST_P(JsonStringTest, Escapes) { EXPECT_EQ(escaped(GetParam().input), GetParam(
 INSTANTIATE_TEST_SUITE_P(
     Table, JsonStringTest,
     testing::Values(
-        Case{"", ""}, Case{"plain text", "plain text"},
-        Case{"exactly8", "exactly8"}, Case{"seventeen chars!!", "seventeen chars!!"},
-        Case{"a\"b", "a\\\"b"}, Case{"back\\slash", "back\\\\slash"},
-        Case{"line\nbreak\r\ttab", "line\\nbreak\\r\\ttab"},
-        Case{std::string("nul\0x", 5), "nul\\u0000x"}, Case{"del\x7f", "del\\u007f"},
-        Case{"bell\x07 in the middle of a long run", "bell\\u0007 in the middle of a long run"},
-        Case{"caf\xc3\xa9", "caf\xc3\xa9"},                  // valid 2-byte UTF-8 kept
-        Case{"\xe2\x82\xac euro", "\xe2\x82\xac euro"},       // 3-byte
-        Case{"\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!"},       // 4-byte
-        Case{"caf\xe9", "caf\\u00e9"},                        // Latin-1 byte: escaped
-        Case{"\xc0\xaf", "\\u00c0\\u00af"},                   // overlong '/'
-        Case{"\xed\xa0\x80", "\\u00ed\\u00a0\\u0080"},        // surrogate
-        Case{"\xf4\x90\x80\x80", "\\u00f4\\u0090\\u0080\\u0080"},  // above U+10FFFF
-        Case{"\xe2\x82", "\\u00e2\\u0082"},                   // truncated
-        Case{"12345678\"", "12345678\\\""}));                 // quote right after a plain word
+        Case{"empty", "", ""}, Case{"plain", "plain text", "plain text"},
+        Case{"one_word", "exactly8", "exactly8"},
+        Case{"two_words", "seventeen chars!!", "seventeen chars!!"},
+        Case{"quote", "a\"b", "a\\\"b"}, Case{"backslash", "back\\slash", "back\\\\slash"},
+        Case{"newline_cr_tab", "line\nbreak\r\ttab", "line\\nbreak\\r\\ttab"},
+        Case{"nul", std::string("nul\0x", 5), "nul\\u0000x"},
+        Case{"del", "del\x7f", "del\\u007f"},
+        Case{"control_in_long_run", "bell\x07 in the middle of a long run",
+             "bell\\u0007 in the middle of a long run"},
+        Case{"utf8_2_bytes", "caf\xc3\xa9", "caf\xc3\xa9"},             // kept
+        Case{"utf8_3_bytes", "\xe2\x82\xac euro", "\xe2\x82\xac euro"},
+        Case{"utf8_4_bytes", "\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!"},
+        Case{"latin1", "caf\xe9", "caf\\u00e9"},                         // escaped
+        Case{"utf8_overlong", "\xc0\xaf", "\\u00c0\\u00af"},            // overlong '/'
+        Case{"utf8_surrogate", "\xed\xa0\x80", "\\u00ed\\u00a0\\u0080"},
+        Case{"utf8_above_max", "\xf4\x90\x80\x80", "\\u00f4\\u0090\\u0080\\u0080"},
+        Case{"utf8_truncated", "\xe2\x82", "\\u00e2\\u0082"},
+        Case{"quote_after_word", "12345678\"", "12345678\\\""}),
+    [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 TEST(JsonString, AlwaysParsesBackToTheInputOrItsLatin1Reading) {
   std::string all;
