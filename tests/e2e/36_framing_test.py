@@ -6,12 +6,11 @@ response to HEAD, the gateway's own answers included, is the head alone.
 Each case is followed by a second request on the same client connection, which must arrive
 intact, and the upstream connection must be reused safely (one request per upstream request
 head, counted per upstream connection)."""
-import socket
 import time
 
 import pytest
 
-from support.client import assert_error, chunked
+from support.client import assert_error, chunked, refused_port
 from support.upstream import echo, respond, response_head
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -232,23 +231,11 @@ routes:
 """
 
 
-_HELD = []
-
-
-def dead_port() -> int:
-    """A port where connections are refused: bound (so nothing else, this gateway included, can
-    take it) but not listening."""
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    _HELD.append(s)
-    return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def limits_env(module_stack):
     up = module_stack.upstream(echo)
-    gw = module_stack.gateway(LIMITS, up=up.url, dead=str(dead_port()))
+    gw = module_stack.gateway(LIMITS, up=up.url, dead=str(refused_port()))
     return gw, up
 
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from support.client import assert_error, chunked
+from support.client import assert_error, chunked, refused_port
 from support.gateway import run_cli
 from support.upstream import echo, response_head
 
@@ -70,23 +70,11 @@ def upstream_handler(req, ctx):
     return echo(req, ctx)
 
 
-_HELD = []
-
-
-def dead_port() -> int:
-    """A port where connections are refused: bound (so nothing else, this gateway included, can
-    take it) but not listening."""
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    _HELD.append(s)
-    return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def env(module_stack):
     up = module_stack.upstream(upstream_handler)
-    gw = module_stack.gateway(CONFIG, up=up.url, dead=dead_port())
+    gw = module_stack.gateway(CONFIG, up=up.url, dead=refused_port())
     return gw, up
 
 

@@ -309,3 +309,15 @@ def wait_until(predicate, timeout: float = 5.0, interval: float = 0.01, what: st
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+_HELD_PORTS: list[socket.socket] = []
+
+
+def refused_port() -> int:
+    """A port where connections are refused: bound (so that nothing else, a gateway under test
+    included, can take it) but not listening, for as long as the test session runs."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    _HELD_PORTS.append(s)
+    return s.getsockname()[1]

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "plugin_test_util.h"
 #include "plugins/cors/config.h"
 #include "plugins/cors/plugin.h"
 
@@ -18,24 +19,15 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
-// The block at plugins.cors, read from `yaml`, with its errors as `turnpike validate` prints them.
-struct Parsed {
-  std::shared_ptr<const config::PluginConfig> config;
-  std::vector<std::string> errors;
-};
+using testing_util::BadConfig;
+using testing_util::Parsed;
+
+// The block at plugins.cors, read from `yaml`, with its errors.
 Parsed parse_yaml(const std::string& yaml) {
-  std::vector<config::ConfigError> errors;
-  Parsed out{parse(config::Reader::root(YAML::Load(yaml), errors, {}, "plugins.cors")), {}};
-  for (const config::ConfigError& e : errors) out.errors.push_back(e.path + ": " + e.message);
-  return out;
+  return testing_util::parse_block(parse, yaml, "plugins.cors");
 }
 
-struct BadConfig {
-  const char* name;
-  const char* yaml;
-  const char* error;
-};
-void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.yaml; }
+
 
 class CorsConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
