@@ -66,26 +66,19 @@ void Lease::failed() const {
 Lease Group::pick(int worker, const Tried& tried) {
   RoundRobin& balancer = workers_[worker]->balancer;
   // The balancer's choice, unless it is unusable or already tried: then the balancer's next
-  // ones, so the weights still hold among the rest. A full cycle without an untried usable target
-  // settles for a usable tried one (a retry on the same target beats none).
-  const Target* fallback = nullptr;
+  // ones, so the weights still hold among the rest; then any untried usable target the balancer
+  // did not reach (heavy weights); and last a usable tried one (a retry on it beats none).
   for (std::size_t n = 0; n < targets_.size() + 1; ++n) {
     std::size_t i = balancer.pick();
-    const Target& t = targets_[i];
-    if (!t.state->usable()) continue;
-    if (!tried.contains(i)) return Lease(&t);
-    if (!fallback) fallback = &t;
+    if (targets_[i].state->usable() && !tried.contains(i)) return Lease(&targets_[i]);
   }
-  if (!fallback) {
-    for (const Target& t : targets_) {
-      if (t.state->usable()) {
-        if (!tried.contains(index_of(t))) return Lease(&t);
-        fallback = fallback ? fallback : &t;
-      }
-    }
+  const Target* fallback = nullptr;
+  for (const Target& t : targets_) {
+    if (!t.state->usable()) continue;
+    if (!tried.contains(index_of(t))) return Lease(&t);
+    if (!fallback) fallback = &t;
   }
   return fallback ? Lease(fallback) : Lease();
 }
-
 
 }  // namespace turnpike::upstream
