@@ -57,25 +57,7 @@ Task<bool> write_answer(Exchange& x, uint16_t status, std::string_view content_t
   x.status = status;
   run_response_phase(x, status);
 
-  std::string head;
-  head.reserve(256 + extra_headers.size());
-  http::append_answer_start(head, status, content_type, content.size());
-  head += extra_headers;
-  // The tail (X-Request-Id, the response phase's edits, Connection) is the one every response
-  // head gets, the upstream's included.
-  HeadWriter tail(head_buffer(x, 64 + x.request_id.size() + edit_bytes(x.plugins, false)));
-  write_response_tail(tail, response_of(x));
-  bool has_content = !x.request.is_head && status != 204 && status >= 200;
-  iovec iov[3] = {{head.data(), head.size()},
-                  {const_cast<char*>(tail.text().data()), tail.text().size()},
-                  {const_cast<char*>(content.data()), has_content ? content.size() : 0}};
-  x.client.socket.clear_abort();  // a deadline may have aborted the read this answers
-  ScopedDeadline deadline(x.engine.timers(), x.client.deadline,
-                          x.snapshot->config->server.limits.idle_timeout);
-  net::IoResult r = co_await net::write_all(x.client.socket, iov, 3);
-  x.response_started = true;
-  x.bytes_out += r.bytes;
-  co_return r.ok() && !x.close_after;
+  co_return co_await x.client.send_answer(x, status, content_type, content, extra_headers);
 }
 
 Task<bool> answer(Exchange& x, Error error, std::string_view message,

@@ -10,7 +10,6 @@
 #include "proxy/answer.h"
 #include "proxy/engine.h"
 #include "proxy/forward.h"
-#include "proxy/stream.h"
 
 namespace turnpike::proxy {
 namespace {
@@ -70,13 +69,13 @@ std::string forwarded_headers_json(Exchange& x) {
 
 net::Task<bool> serve_echo(Exchange& x) {
   EchoBody body;
-  if (Failure f = note_buffered_body(x, &EchoBody::sink, &body); f != Failure::kNone) {
+  if (Failure f = x.client.take_early_body(x, &EchoBody::sink, &body); f != Failure::kNone) {
     co_return co_await answer_failure(x, f);
   }
   while (!x.body_complete) {
-    BodyPiece piece = co_await read_body_piece(x, &EchoBody::sink, &body);
+    BodyPiece piece = co_await x.client.read_body(x, &EchoBody::sink, &body);
     if (piece.failure != Failure::kNone) co_return co_await answer_failure(x, piece.failure);
-    consume_body_piece(x, piece);
+    x.client.consume_body(x, piece);
   }
 
   std::string json = "{";

@@ -11,7 +11,7 @@
 
 #include "observe/trace.h"
 #include "proxy/exchange.h"
-#include "proxy/session.h"
+#include "proxy/http1_connection.h"
 
 namespace turnpike::proxy {
 

@@ -1,6 +1,6 @@
-// The state of one request on its way through the gateway: the client connection it came on,
-// its parsed head, the route, the upstream connection, deadlines and progress. Lives in the
-// request's coroutine frame; nothing here outlives the request.
+// The state of one request on its way through the gateway, whatever protocol it came in on: the
+// client stream it talks to, its parsed head, the route, the upstream connection, deadlines and
+// progress. Lives in the request's coroutine frame; nothing here outlives the request.
 #pragma once
 
 #include <cstdint>
@@ -13,75 +13,28 @@
 #include "net/buffer.h"
 #include "net/cancel.h"
 #include "net/socket.h"
+#include "net/task.h"
 #include "net/timers.h"
 #include "observe/trace.h"
 #include "plugins/plugin.h"
+#include "proxy/client_stream.h"
 #include "proxy/snapshot.h"
 #include "proxy/upstream_pool.h"
 
 namespace turnpike::proxy {
 
 class Engine;
-struct Exchange;
-
-// One accepted client connection. It outlives its requests; while idle it holds no buffer.
-class ClientConnection final : public net::ReadinessListener {
- public:
-  ClientConnection(Engine& engine, net::Socket socket, const net::Address& peer,
-                   const std::string& listener);
-  ~ClientConnection();
-  ClientConnection(const ClientConnection&) = delete;
-  ClientConnection& operator=(const ClientConnection&) = delete;
-
-  Engine& engine;
-  net::Socket socket;
-  net::Address peer;
-  const std::string& listener;
-  net::BufferRef buffer;  // held from the first byte of a request to the end of its response
-  net::Deadline deadline;  // bounds the current wait on the client (header, idle, body, write)
-  Exchange* exchange = nullptr;  // the request whose response is being awaited, if any
-  Exchange* current = nullptr;   // the request being served, if any
-  bool idle = false;             // waiting for the next request (drain closes these)
-  uint32_t requests = 0;
-
-  // Engine registry (drain walks it).
-  ClientConnection* prev = nullptr;
-  ClientConnection* next = nullptr;
-
- private:
-  // A hang-up while the request is with the upstream cancels the upstream exchange.
-  void on_readiness(uint32_t epoll_events) override;
-  static void on_deadline(void* self);
-};
-
-// Why an exchange could not complete normally; decides the answer (SPEC §5) or the close.
-enum class Failure : uint8_t {
-  kNone,
-  kClientGone,       // the client closed or reset: nobody to answer
-  kClientTimeout,    // the client was too slow: 408 if nothing was answered yet
-  kBadRequestBody,   // malformed chunked framing: 400
-  kBodyTooLarge,     // over max_body_bytes: 413
-  kConnectFailed,    // refused, unreachable: 502
-  kConnectTimeout,   // 504
-  kUpstreamReset,    // reset or closed early: 502
-  kUpstreamGarbage,  // not HTTP: 502
-  kUpstreamTimeout,  // response_header or idle timeout: 504
-  kRouteTimeout,     // the route's whole-exchange timeout: 504
-  kNoTarget,         // no usable target in the group (all unhealthy or open): 503
-  kPluginTimeout,    // a plugin's wait outlived its bound: 504
-};
 
 struct Exchange {
-  Exchange(ClientConnection& c, LocalSnapshot::Pin pin);
+  Exchange(ClientStream& c, Engine& e, LocalSnapshot::Pin pin);
 
-  ClientConnection& client;
+  ClientStream& client;
   Engine& engine;
   LocalSnapshot::Pin snapshot;
   const RouteRuntime* route = nullptr;
 
   // The request.
   http::RequestHead request;
-  http::MessageParser request_parser{http::MessageParser::Kind::kRequest};
   std::string_view host;       // authority (absolute-form) or Host header, as sent
   std::string_view raw_path;   // request-target path as sent
   std::string_view query;      // after '?', empty when none
@@ -103,11 +56,8 @@ struct Exchange {
   // Body progress (client -> upstream).
   uint64_t body_limit = 0;     // max_body_bytes, or less by the route's request_size
   uint64_t body_received = 0;  // payload bytes of the request body seen
-  std::size_t body_buffered = 0;  // body bytes that arrived with the head (in the client buffer)
   bool body_complete = false;  // the whole request body has been read
   bool replayable = false;     // head and whole body sit in the client buffer: can be resent
-  bool head_consumed = false;  // the head and first body bytes left the client buffer
-  bool continue_sent = false;  // "100 Continue" went to the client
   bool upstream_write_failed = false;  // the upstream stopped reading the body (it may answer)
 
   // The upstream side.
@@ -143,13 +93,18 @@ struct Exchange {
 
   // The client hung up while its request was upstream.
   void cancel_for_client_gone();
-  // What interrupted a failed operation on the upstream / client socket.
+  // What interrupted a failed operation on the upstream socket.
   Failure upstream_failure(const net::IoResult& result) const;
-  Failure client_failure() const;
 
  private:
   static void on_upstream_deadline(void* self);
   static void on_route_deadline(void* self);
 };
+
+// Serves a request whose head the client side parsed into x.request (and x.request_id, x.trace,
+// x.peer_ip): the target split and normalized, the route matched, the route's plugins, then
+// builtin:echo or the upstream, each answer through x.client. Returns whether the client's
+// connection may carry another request.
+net::Task<bool> run_exchange(Exchange& x);
 
 }  // namespace turnpike::proxy

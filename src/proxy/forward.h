@@ -63,6 +63,11 @@ class Slices {
     iov_[count_++] = {const_cast<char*>(data), length};
   }
   void add(std::string_view s) { add(s.data(), s.size()); }
+  void append(const Slices& other) {
+    for (int i = 0; i < other.count_; ++i) {
+      add(static_cast<const char*>(other.iov_[i].iov_base), other.iov_[i].iov_len);
+    }
+  }
   iovec* iov() { return iov_.data(); }
   int count() const { return count_; }
 
@@ -79,12 +84,6 @@ void assign_request_id(Exchange& x);
 // Splits the request-target into host (absolute-form), path and query. Returns null or why the
 // target is unacceptable (400).
 const char* split_target(Exchange& x);
-
-enum class ResponseBody : uint8_t {
-  kAsIs,      // forward the upstream's body bytes unchanged
-  kRechunk,   // close-delimited upstream body -> chunked to an HTTP/1.1 client
-  kDechunk,   // chunked upstream body -> close-delimited to an HTTP/1.0 client
-};
 
 // What the gateway writes into a forwarded request head besides the client's kept fields.
 struct ForwardedRequest {

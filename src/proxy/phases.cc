@@ -47,7 +47,7 @@ net::Task<plugins::Verdict> finish_request_phase(Exchange& x) {
     bound.emplace(x.engine.timers(), x.upstream_deadline,
                   x.snapshot->config->server.limits.idle_timeout);
   }
-  x.client.exchange = &x;  // a hang-up now cancels the wait
+  x.client.attend(&x);  // a hang-up now cancels the wait
   plugins::Verdict v = plugins::Verdict::wait();
   while (v.kind == plugins::Verdict::Kind::kWait && wait_failure(x) == Failure::kNone) {
     v = co_await chain.request[x.plugin_waiting]->wait(c);
@@ -55,7 +55,7 @@ net::Task<plugins::Verdict> finish_request_phase(Exchange& x) {
       v = chain.run_request(c, x.plugin_waiting + 1, &x.plugin_waiting);
     }
   }
-  x.client.exchange = nullptr;
+  x.client.attend(nullptr);
   x.body_limit = c.body_limit;
   co_return v;
 }

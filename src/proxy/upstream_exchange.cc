@@ -69,7 +69,7 @@ Task<Failure> send_request(Exchange& x, const upstream::Target& target) {
   if (!w.ok()) co_return Failure::kUpstreamGarbage;
   Slices out;
   out.add(w.text());
-  out.add(x.client.buffer->read_ptr() + x.request.length, x.body_buffered);
+  out.add(x.client.early_body(x));
   ++x.upstream->requests;
   net::IoResult r;
   {
@@ -91,8 +91,8 @@ Task<Failure> read_response_head(Exchange& x) {
   buffer.clear();
   ScopedDeadline deadline(x.engine.timers(), x.upstream_deadline, spec.timeouts.response_header);
   // The client hanging up from here on cancels the exchange.
-  x.client.exchange = &x;
-  if (x.client.socket.hangup()) co_return Failure::kClientGone;
+  x.client.attend(&x);
+  if (x.client.gone()) co_return Failure::kClientGone;
   http::HeadScanner scanner;
   constexpr std::size_t kMaxResponseHead = 64 * 1024;
   for (;;) {
@@ -171,7 +171,7 @@ void note_outcome(const upstream::Lease& lease, Failure f) {
 }  // namespace
 
 Task<bool> proxy_to_upstream(Exchange& x) {
-  if (Failure f = note_buffered_body(x); f != Failure::kNone) {
+  if (Failure f = x.client.take_early_body(x, nullptr, nullptr); f != Failure::kNone) {
     co_return co_await answer_failure(x, f);
   }
   upstream::Group& group = *x.route->group;
@@ -191,7 +191,7 @@ Task<bool> proxy_to_upstream(Exchange& x) {
     f = co_await open_upstream(x, target);
     if (f == Failure::kNone) f = co_await send_request(x, target);
     if (f == Failure::kNone) f = co_await read_response_head(x);
-    x.client.exchange = nullptr;
+    x.client.attend(nullptr);
     record_attempt(x, target, f);
     if (f != Failure::kNone && !stale_retried && stale_connection(x, f)) {
       // The pooled connection had been closed by the target: not the target's failure, and the
@@ -217,7 +217,7 @@ Task<bool> proxy_to_upstream(Exchange& x) {
 
   f = co_await stream_response(x);
   x.upstream_finished = net::Clock::now();
-  x.client.exchange = nullptr;
+  x.client.attend(nullptr);
   x.cancel.clear();
   if (f != Failure::kNone) co_return co_await answer_failure(x, f);
   co_return !x.close_after;
