@@ -12,6 +12,7 @@ with start-up, reload and shutdown cancelled out.
 from __future__ import annotations
 
 import argparse
+import shutil
 import re
 import socket
 import subprocess
@@ -61,6 +62,7 @@ def main() -> int:
     ap.add_argument("--turnpike", required=True)
     ap.add_argument("--config", default="turnpike.yaml",
                     help="a template in bench/conf/ ({{PORT}}, {{ORIGIN_PORT}})")
+    ap.add_argument("--keep", help="copy the callgrind outputs here (for callgrind_annotate)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="turnpike-callgrind-") as tmp:
         work = Path(tmp)
@@ -72,6 +74,10 @@ def main() -> int:
                 raise RuntimeError(f"origin did not start: {why}")
             small = run_once(args.turnpike, args.config, origin.port, N_SMALL, work)
             large = run_once(args.turnpike, args.config, origin.port, N_LARGE, work)
+            if args.keep:
+                Path(args.keep).mkdir(parents=True, exist_ok=True)
+                for out in work.glob("callgrind-*.out"):
+                    shutil.copy(out, Path(args.keep) / out.name)
         finally:
             origin.stop()
     per_request = (large - small) / (N_LARGE - N_SMALL)

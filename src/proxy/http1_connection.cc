@@ -153,7 +153,11 @@ class Http1Stream final : public ClientStream {
     Slices out;
     out.add(w.text());
     out.append(body);
-    co_return co_await write(x, out);
+    ScopedDeadline deadline(x.engine.timers(), c_.deadline, limits(x).idle_timeout);
+    net::IoResult r = co_await net::write_all(c_.socket, out.iov(), out.count());
+    x.bytes_out += r.bytes;
+    x.response_started = true;
+    co_return r.ok() ? Failure::kNone : client_failure(x);
   }
 
   Task<Failure> send_body(Exchange& x, Slices& body) override { return write(x, body); }
