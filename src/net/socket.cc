@@ -104,16 +104,7 @@ bool WriteAwaiter::perform() {
       return done_ = true;
     }
     written_ += r.bytes;
-    std::size_t n = r.bytes;
-    while (count_ > 0 && n >= iov_->iov_len) {
-      n -= iov_->iov_len;
-      ++iov_;
-      --count_;
-    }
-    if (count_ > 0) {
-      iov_->iov_base = static_cast<char*>(iov_->iov_base) + n;
-      iov_->iov_len -= n;
-    }
+    skip_written(iov_, count_, r.bytes);
   }
   result_ = {IoStatus::kOk, written_};
   return done_ = true;

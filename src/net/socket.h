@@ -90,9 +90,24 @@ class Socket {
  private:
   friend class ReadAwaiter;
   friend class WriteAwaiter;
+  friend class TransportReadAwaiter;
+  friend class TransportWriteAwaiter;
   IoState* state_ = nullptr;
   bool aborted_ = false;
 };
+
+// Advances `iov` / `count` past `n` bytes that a write took (a partial write ends mid-iovec).
+inline void skip_written(iovec*& iov, int& count, std::size_t n) {
+  while (count > 0 && n >= iov->iov_len) {
+    n -= iov->iov_len;
+    ++iov;
+    --count;
+  }
+  if (count > 0) {
+    iov->iov_base = static_cast<char*>(iov->iov_base) + n;
+    iov->iov_len -= n;
+  }
+}
 
 // co_await read_some(socket, buffer, length): at least one byte, or EOF / error / abort. When the
 // socket is known readable the read happens at once, with no suspension and no allocation.

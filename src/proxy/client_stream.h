@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "http/parser.h"
+#include "net/buffer.h"
 #include "net/socket.h"
 #include "net/task.h"
 
@@ -81,6 +82,12 @@ class ClientStream {
   virtual net::Task<bool> send_answer(Exchange& x, uint16_t status, std::string_view content_type,
                                       std::string_view content,
                                       std::string_view extra_headers) = 0;
+
+  // After the upstream's 101 to an upgrade (the head went out with send_head): relays bytes both
+  // ways between the client and `upstream` until both ends close, one side fails, or nothing
+  // moves for `idle`. `upstream_buffer` holds what the upstream sent after its 101.
+  virtual net::Task<void> tunnel(Exchange& x, net::Socket& upstream,
+                                 net::BufferRef& upstream_buffer, net::Duration idle) = 0;
 
   // --- The client ---
   // A hang-up has been seen.

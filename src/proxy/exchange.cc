@@ -157,6 +157,10 @@ Task<bool> run_exchange(Exchange& x) {
   mark_request_fields(x);
   set_forwarded_path(x, match.strip_length);
   x.close_after = !x.request.keep_alive || x.engine.draining();
+  // A WebSocket upgrade is a GET without a body; anything else asking to upgrade is served as a
+  // plain request (its Upgrade field is hop-by-hop and not forwarded).
+  x.upgrade = x.request.websocket && x.request.method == "GET" &&
+              x.request.framing == http::Framing::kNone;
 
   co_return co_await serve_route(x);
 }

@@ -47,6 +47,7 @@ struct Exchange {
   char generated_id[32];
   std::string peer_ip;         // the client connection's peer address, as text
   std::string_view forwarded_path;  // path sent upstream (strip_prefix, base path)
+  bool upgrade = false;        // a WebSocket upgrade, forwarded as one (SPEC §4)
 
   // Plugins, on routes that have any: what they see of the exchange and the edits they made.
   std::optional<plugins::Context> plugins;

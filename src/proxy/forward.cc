@@ -176,6 +176,7 @@ void write_request_head(http::RequestHead& r, const ForwardedRequest& f, HeadWri
   }
   w.add(" HTTP/1.1\r\n");
   w.add_header("Host", f.host);
+  if (f.upgrade) w.add("Connection: Upgrade\r\nUpgrade: websocket\r\n");
   if (f.edits && !f.edits->empty()) {
     add_edited_lines(w, r.headers, *f.edits);
   } else {
@@ -252,7 +253,9 @@ void write_response_tail(HeadWriter& w, const ForwardedResponse& f) {
       w.add_header(name, value);
     });
   }
-  if (f.close) {
+  if (f.upgrade) {
+    w.add("Connection: Upgrade\r\nUpgrade: websocket\r\n");
+  } else if (f.close) {
     w.add("Connection: close\r\n");
   } else if (f.client_http10) {
     w.add("Connection: keep-alive\r\n");
@@ -279,12 +282,14 @@ void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallb
   f.request_id = x.request_id;
   f.traceparent = std::string_view(x.traceparent, sizeof(x.traceparent));
   if (x.plugins) f.edits = &x.plugins->request_headers;
+  f.upgrade = x.upgrade;
   write_request_head(x.request, f, w);
 }
 
 ForwardedResponse response_of(const Exchange& x, ResponseBody body) {
   ForwardedResponse f{body, x.request_id, x.close_after, x.request.version_minor == 0};
   if (x.plugins) f.edits = &x.plugins->response_headers;
+  f.upgrade = x.upgrade && x.response.status == 101;
   return f;
 }
 

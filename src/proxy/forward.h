@@ -96,6 +96,7 @@ struct ForwardedRequest {
   std::string_view request_id;
   std::string_view traceparent;
   const plugins::HeaderEdits* edits = nullptr;  // the request phase's, if any
+  bool upgrade = false;  // a WebSocket upgrade: Connection: Upgrade and Upgrade: websocket
 };
 
 // What the gateway decides for a forwarded response head.
@@ -105,6 +106,7 @@ struct ForwardedResponse {
   bool close = false;          // Connection: close (the client connection ends after it)
   bool client_http10 = false;  // an HTTP/1.0 client is told keep-alive explicitly
   const plugins::HeaderEdits* edits = nullptr;  // the response phase's, if any
+  bool upgrade = false;  // the upstream's 101 to a WebSocket upgrade: the connection switches
 };
 
 // The end of every client-bound head, the upstream's and the gateway's own answers alike:

@@ -21,6 +21,7 @@
 #include "proxy/forward.h"
 #include "proxy/record.h"
 #include "proxy/stream.h"
+#include "proxy/tunnel.h"
 
 namespace turnpike::proxy {
 
@@ -96,7 +97,7 @@ class Http1Stream final : public ClientStream {
       static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       iovec iov{const_cast<char*>(kContinue), sizeof(kContinue) - 1};
       ScopedDeadline deadline(x.engine.timers(), c_.deadline, limits(x).idle_timeout);
-      net::IoResult r = co_await net::write_all(c_.socket, &iov, 1);
+      net::IoResult r = co_await net::write_all(*c_.transport, c_.socket, &iov, 1);
       if (!r.ok()) co_return BodyPiece{nullptr, 0, client_failure(x)};
     }
     if (!head_consumed) {
@@ -107,7 +108,7 @@ class Http1Stream final : public ClientStream {
     if (c_.buffer->readable() == 0) {
       c_.buffer->clear();
       ScopedDeadline deadline(x.engine.timers(), c_.deadline, limits(x).idle_timeout);
-      net::IoResult r = co_await net::read_some(c_.socket, c_.buffer->write_ptr(),
+      net::IoResult r = co_await net::read_some(*c_.transport, c_.socket, c_.buffer->write_ptr(),
                                                 c_.buffer->writable());
       if (!r.ok()) co_return BodyPiece{nullptr, 0, client_failure(x)};
       c_.buffer->commit(r.bytes);
@@ -154,7 +155,7 @@ class Http1Stream final : public ClientStream {
     out.add(w.text());
     out.append(body);
     ScopedDeadline deadline(x.engine.timers(), c_.deadline, limits(x).idle_timeout);
-    net::IoResult r = co_await net::write_all(c_.socket, out.iov(), out.count());
+    net::IoResult r = co_await net::write_all(*c_.transport, c_.socket, out.iov(), out.count());
     x.bytes_out += r.bytes;
     x.response_started = true;
     co_return r.ok() ? Failure::kNone : client_failure(x);
@@ -178,10 +179,28 @@ class Http1Stream final : public ClientStream {
                     {const_cast<char*>(content.data()), has_content ? content.size() : 0}};
     c_.socket.clear_abort();  // a deadline may have aborted the read this answers
     ScopedDeadline deadline(x.engine.timers(), c_.deadline, limits(x).idle_timeout);
-    net::IoResult r = co_await net::write_all(c_.socket, iov, 3);
+    net::IoResult r = co_await net::write_all(*c_.transport, c_.socket, iov, 3);
     x.response_started = true;
     x.bytes_out += r.bytes;
     co_return r.ok() && !x.close_after;
+  }
+
+  Task<void> tunnel(Exchange& x, net::Socket& upstream, net::BufferRef& upstream_buffer,
+                    net::Duration idle) override {
+    // The request head stays where it is, untouched, for the access log line written when the
+    // tunnel ends (the exchange's fields are views into it); the tunnel reads the client into a
+    // buffer of its own, starting with what the client sent after its head.
+    std::size_t head = head_consumed ? 0 : x.request.length + early_bytes;
+    std::string_view after_head = c_.buffer ? c_.buffer->view().substr(head) : std::string_view();
+    net::BufferRef from_client = x.engine.buffers().acquire(after_head.size());
+    if (!after_head.empty()) {
+      std::memcpy(from_client->write_ptr(), after_head.data(), after_head.size());
+      from_client->commit(after_head.size());
+    }
+    TunnelEnd client{*c_.transport, c_.socket, from_client};
+    TunnelEnd server{net::plain_transport(), upstream, upstream_buffer};
+    co_await relay(x.engine.loop(), x.engine.timers(), client, server, idle);
+    x.bytes_out += client.bytes_sent;
   }
 
   bool gone() const override { return c_.socket.hangup(); }
@@ -209,7 +228,7 @@ class Http1Stream final : public ClientStream {
 
   Task<Failure> write(Exchange& x, Slices& out) {
     ScopedDeadline deadline(x.engine.timers(), c_.deadline, limits(x).idle_timeout);
-    net::IoResult r = co_await net::write_all(c_.socket, out.iov(), out.count());
+    net::IoResult r = co_await net::write_all(*c_.transport, c_.socket, out.iov(), out.count());
     x.bytes_out += r.bytes;
     x.response_started = true;
     co_return r.ok() ? Failure::kNone : client_failure(x);
@@ -254,7 +273,7 @@ Task<HeadRead> read_request_head(ClientConnection& c, Http1Stream& stream, Excha
     if (!make_room(x.engine.buffers(), c.buffer, lim.max_header_bytes + 1)) {
       co_return HeadRead::kTooLarge;
     }
-    net::IoResult r = co_await net::read_some(c.socket, c.buffer->write_ptr(),
+    net::IoResult r = co_await net::read_some(*c.transport, c.socket, c.buffer->write_ptr(),
                                               c.buffer->writable());
     if (r.status == IoStatus::kAborted && c.deadline.expired()) {
       // A connection that never sent a byte is closed quietly; a partial head gets 408.
@@ -330,7 +349,8 @@ Task<void> serve(Engine& engine, int fd, net::Address peer, const std::string& l
       }
       ScopedDeadline deadline(engine.timers(), client.deadline, wait);
       client.idle = true;
-      bool ready = co_await client.socket.readable();
+      // Bytes the transport already holds (a TLS record's rest) need no readiness event.
+      bool ready = client.transport->pending() || co_await client.socket.readable();
       client.idle = false;
       if (!ready) break;
     }

@@ -11,6 +11,7 @@
 #include "net/socket.h"
 #include "net/task.h"
 #include "net/timers.h"
+#include "net/transport.h"
 #include "proxy/client_stream.h"
 
 namespace turnpike::proxy {
@@ -29,6 +30,7 @@ class ClientConnection final : public net::ReadinessListener {
 
   Engine& engine;
   net::Socket socket;
+  net::Transport* transport = &net::plain_transport();  // every read and write goes through it
   net::Address peer;
   const std::string& listener;
   net::BufferRef buffer;  // held from the first byte of a request to the end of its response

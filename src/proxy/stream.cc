@@ -125,9 +125,33 @@ struct ResponseStream {
 
 }  // namespace
 
+// The upstream agreed to a WebSocket upgrade: its 101 goes to the client, then the connection
+// is a tunnel for as long as both sides keep it (past the route's timeout: a tunnel has no
+// length; it ends after timeouts.idle without a byte either way). It is never reused.
+Task<Failure> stream_upgrade(Exchange& x) {
+  x.status = 101;
+  x.close_after = true;
+  x.engine.timers().disarm(x.route_deadline);
+  run_response_phase(x, 101);
+  x.upstream_buffer->consume(x.response.length);  // the rest is the upstream's first bytes
+  Slices none;
+  x.client.attend(&x);
+  if (Failure f = co_await x.client.send_head(x, ResponseBody::kAsIs, none); f != Failure::kNone) {
+    co_return f;
+  }
+  // From here each side's end is the relay's to pass on, not a cancellation.
+  x.client.attend(nullptr);
+  x.cancel.clear();
+  co_await x.client.tunnel(x, x.upstream->socket, x.upstream_buffer,
+                           x.route->group->spec().timeouts.idle);
+  x.upstream.reset();
+  co_return Failure::kNone;
+}
+
 Task<Failure> stream_response(Exchange& x) {
   http::ResponseHead& r = x.response;
   const config::Upstream& spec = x.route->group->spec();
+  if (r.status == 101) co_return co_await stream_upgrade(x);
   ResponseBody mode = x.client.response_body(x, r);
   x.status = r.status;
 

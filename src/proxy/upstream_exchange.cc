@@ -103,7 +103,10 @@ Task<Failure> read_response_head(Exchange& x) {
                                                          x.request.is_head, x.response);
           if (status != http::HeadStatus::kComplete) co_return Failure::kUpstreamGarbage;
           if (x.response.status >= 100 && x.response.status < 200) {
-            if (x.response.status == 101) co_return Failure::kUpstreamGarbage;  // no upgrade asked
+            if (x.response.status == 101) {
+              // Switching protocols is an answer only to an upgrade the gateway forwarded.
+              co_return x.upgrade ? Failure::kNone : Failure::kUpstreamGarbage;
+            }
             buffer.consume(scanner.length());
             scanner.reset();
             continue;

@@ -280,5 +280,63 @@ std::string response_case_name(const testing::TestParamInfo<ResponseCase>& info)
 INSTANTIATE_TEST_SUITE_P(Framings, ResponseHeadTest, testing::ValuesIn(response_cases()),
                          response_case_name);
 
+// --- WebSocket upgrades ------------------------------------------------------------------------
+
+// The gateway writes the upgrade's Connection and Upgrade itself: the client's are hop-by-hop,
+// and a client's extra Connection tokens cannot ride along on them.
+TEST_F(ForwardHeadTest, UpgradeRequestCarriesTheGatewaysOwnUpgradeFields) {
+  const std::string in =
+      "GET /ws HTTP/1.1\r\nHost: api.example.com\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade, X-Secret\r\nX-Secret: 1\r\nSec-WebSocket-Key: "
+      "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  auto request = std::make_unique<http::RequestHead>();
+  MessageParser parser(MessageParser::Kind::kRequest);
+  ASSERT_EQ(parser.parse_request(in, *request), HeadStatus::kComplete) << parser.error();
+  EXPECT_TRUE(request->websocket);
+  mark_request_fields(*request, /*trace_continued=*/false);
+  ForwardedRequest f;
+  f.path = "/ws";
+  f.host = "api.example.com";
+  f.peer_ip = "10.0.0.7";
+  f.request_id = "id-1";
+  f.upgrade = true;
+  HeadWriter w(*out);
+  write_request_head(*request, f, w);
+  ASSERT_TRUE(w.ok());
+  const std::string text(w.text());
+  http::RequestHead forwarded;
+  MessageParser back(MessageParser::Kind::kRequest);
+  ASSERT_EQ(back.parse_request(text, forwarded), HeadStatus::kComplete) << back.error() << text;
+  EXPECT_TRUE(forwarded.websocket) << text;
+  EXPECT_EQ(forwarded.headers.count(HeaderId::kUpgrade), 1u) << text;
+  EXPECT_EQ(forwarded.headers.count(HeaderId::kConnection), 1u) << text;
+  EXPECT_EQ(forwarded.headers.find(HeaderId::kConnection)->value, "Upgrade") << text;
+  EXPECT_EQ(forwarded.headers.find("x-secret"), nullptr) << text;
+  EXPECT_NE(forwarded.headers.find("sec-websocket-key"), nullptr) << text;
+  EXPECT_EQ(forwarded.framing, Framing::kNone) << text;
+}
+
+// The client gets the upstream's 101 with the handshake fields, the gateway's Connection and
+// Upgrade, and no framing field (no body follows: the connection switches protocols).
+TEST_F(ForwardHeadTest, SwitchingProtocolsResponse) {
+  const std::string in =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+  auto upstream = std::make_unique<http::ResponseHead>();
+  MessageParser parser(MessageParser::Kind::kResponse);
+  ASSERT_EQ(parser.parse_response(in, false, *upstream), HeadStatus::kComplete) << parser.error();
+  ForwardedResponse f{ResponseBody::kAsIs, "gw-id", /*close=*/true, /*client_http10=*/false};
+  f.upgrade = true;
+  HeadWriter w(*out);
+  write_response_head(*upstream, f, w);
+  ASSERT_TRUE(w.ok());
+  const std::string text(w.text());
+  EXPECT_EQ(text,
+            "HTTP/1.1 101 Switching Protocols\r\n"
+            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            "X-Request-Id: gw-id\r\n"
+            "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace turnpike::proxy
