@@ -17,10 +17,11 @@ import random
 import select
 import socket
 import struct
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
+
+from .server import SocketReader, ThreadedServer
 
 IO_TIMEOUT = 15.0
 
@@ -96,47 +97,6 @@ class Request:
         }
 
 
-class _Reader:
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buf = b""
-
-    def fill(self) -> bool:
-        data = self.sock.recv(256 * 1024)
-        if not data:
-            return False
-        self.buf += data
-        return True
-
-    def line(self) -> bytes:
-        while b"\r\n" not in self.buf:
-            if not self.fill():
-                raise ConnectionError("closed mid-line")
-        i = self.buf.index(b"\r\n")
-        out, self.buf = self.buf[:i], self.buf[i + 2:]
-        return out
-
-    def head(self) -> Optional[bytes]:
-        """The next request head, or None when the peer closes between requests."""
-        while b"\r\n\r\n" not in self.buf:
-            if not self.fill():
-                if self.buf:
-                    raise ConnectionError(f"closed mid-head: {self.buf[:200]!r}")
-                return None
-        i = self.buf.index(b"\r\n\r\n")
-        out, self.buf = self.buf[:i + 4], self.buf[i + 4:]
-        return out
-
-    def pieces(self, n: int):
-        """Exactly n bytes, yielded as they arrive."""
-        while n > 0:
-            if not self.buf and not self.fill():
-                raise ConnectionError(f"closed with {n} body bytes missing")
-            piece, self.buf = self.buf[:n], self.buf[n:]
-            n -= len(piece)
-            yield piece
-
-
 class Ctx:
     """What a handler can do with the connection it answers on."""
 
@@ -176,8 +136,8 @@ class Ctx:
 Handler = Callable[[Request, Ctx], bool]
 
 
-class UpstreamServer:
-    """A threaded HTTP/1.1 server on 127.0.0.1:<free port>."""
+class UpstreamServer(ThreadedServer):
+    """A threaded HTTP/1.1 server on 127.0.0.1:<free port> (started at construction)."""
 
     def __init__(self, handler: Optional[Handler] = None, *, store_limit: int = 1 << 20,
                  body_delay: float = 0.0, read_body: bool = True):
@@ -185,33 +145,12 @@ class UpstreamServer:
         self.store_limit = store_limit
         self.body_delay = body_delay  # pause between head and body (backpressure tests)
         self.read_body = read_body
-        self.lock = threading.Lock()
-        self.accepted = 0
         self.requests: list[Request] = []
         self.events: list[tuple[str, int, float]] = []  # (kind, conn_id, monotonic time)
         self.errors: list[str] = []
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._conns: dict[int, socket.socket] = {}
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(128)
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
-        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                               name=f"upstream-{self.port}")
-        self._accept_thread.start()
+        super().__init__(io_timeout=IO_TIMEOUT, name="upstream")
 
     # -- what tests read -------------------------------------------------------------------
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def clear(self) -> None:
         with self.lock:
@@ -246,28 +185,12 @@ class UpstreamServer:
         with self.lock:
             self.events.append((kind, conn_id, time.monotonic()))
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            sock.settimeout(IO_TIMEOUT)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self.lock:
-                self.accepted += 1
-                conn_id = self.accepted
-                self._conns[conn_id] = sock
-                self.events.append(("accept", conn_id, time.monotonic()))
-            t = threading.Thread(target=self._serve, args=(sock, conn_id), daemon=True,
-                                 name=f"upstream-{self.port}-conn{conn_id}")
-            with self.lock:
-                self._threads.append(t)
-            t.start()
+    def _accepted(self, sock: socket.socket) -> int:
+        """Numbers the connection (1, 2, ... since the last clear()): its conn_id."""
+        self.events.append(("accept", self.accepted, time.monotonic()))
+        return self.accepted
 
-    def _read_body(self, reader: _Reader, req: Request) -> None:
+    def _read_body(self, reader: SocketReader, req: Request) -> None:
         h = hashlib.sha256()
         stored = []
         kept = 0
@@ -292,7 +215,7 @@ class UpstreamServer:
                 req.chunk_sizes.append(size)
                 for piece in reader.pieces(size):
                     take(piece)
-                crlf = b"".join(reader.pieces(2))
+                crlf = reader.exact(2)
                 if crlf != b"\r\n":
                     raise ConnectionError(f"chunk not followed by CRLF: {crlf!r}")
             while True:
@@ -308,7 +231,7 @@ class UpstreamServer:
         req.body_sha256 = h.hexdigest()
 
     def _serve(self, sock: socket.socket, conn_id: int) -> None:
-        reader = _Reader(sock)
+        reader = SocketReader(sock)
         ctx = Ctx(self, sock, conn_id)
         try:
             while not self._stop.is_set():
@@ -338,31 +261,6 @@ class UpstreamServer:
             with self.lock:
                 self.errors.append(f"conn {conn_id}: {e!r}")
                 self.events.append(("error", conn_id, time.monotonic()))
-        finally:
-            with self.lock:
-                self._conns.pop(conn_id, None)
-            try:
-                sock.close()
-            except OSError:
-                pass
-
-    def stop(self) -> None:
-        self._stop.set()
-        try:
-            self.listener.close()
-        except OSError:
-            pass
-        with self.lock:
-            conns = list(self._conns.values())
-            threads = list(self._threads)
-        for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._accept_thread.join(timeout=2)
-        for t in threads:
-            t.join(timeout=2)
 
 
 # -- responses and handlers ------------------------------------------------------------------

@@ -24,12 +24,12 @@ import os
 import select
 import socket
 import struct
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
 from . import client
+from .server import SocketReader, ThreadedServer
 from .upstream import Request, response_head
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -310,51 +310,7 @@ class WsConn:
     ended_at: float = 0.0
 
 
-class _Stream:
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.buf = b""
-
-    def fill(self) -> bool:
-        try:
-            data = self.sock.recv(256 * 1024)
-        except ConnectionResetError:
-            return False
-        if not data:
-            return False
-        self.buf += data
-        return True
-
-    def exact(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            if not self.fill():
-                raise EOFError(f"closed with {n - len(self.buf)} of {n} bytes missing")
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def line(self) -> bytes:
-        while b"\r\n" not in self.buf:
-            if not self.fill():
-                raise EOFError("closed mid-line")
-        i = self.buf.index(b"\r\n")
-        out, self.buf = self.buf[:i], self.buf[i + 2:]
-        return out
-
-    def head(self) -> Optional[bytes]:
-        """The next request head, or None when the peer closes between requests."""
-        while b"\r\n\r\n" not in self.buf:
-            if len(self.buf) > 64 * 1024:
-                raise ProtocolError("request head over 64 KiB")
-            if not self.fill():
-                if self.buf:
-                    raise EOFError(f"closed mid-head: {self.buf[:200]!r}")
-                return None
-        i = self.buf.index(b"\r\n\r\n")
-        out, self.buf = self.buf[:i + 4], self.buf[i + 4:]
-        return out
-
-
-class WebSocketEchoUpstream:
+class WebSocketEchoUpstream(ThreadedServer):
     """A threaded WebSocket echo server on 127.0.0.1:<free port> (started at construction).
 
     refuse_status: answer every upgrade request with this status (e.g. 403) instead of 101.
@@ -366,40 +322,12 @@ class WebSocketEchoUpstream:
         assert plain_status in (200, 426), plain_status
         self.refuse_status = refuse_status
         self.plain_status = plain_status
-        self.io_timeout = io_timeout
-        self.lock = threading.Lock()
-        self.accepted = 0  # connections accepted (since the last clear())
         self._ids = 0
         self.conns: list[WsConn] = []
         self.errors: list[str] = []
-        self._socks: dict[int, socket.socket] = {}
-        self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(128)
-        self.listener.settimeout(0.1)
-        self.port = self.listener.getsockname()[1]
-        self._accept_thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                               name=f"ws-upstream-{self.port}")
-        self._accept_thread.start()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(io_timeout=io_timeout, name="ws-upstream")
 
     # -- what tests read -------------------------------------------------------------------
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def requests(self) -> list[Request]:
@@ -439,34 +367,20 @@ class WebSocketEchoUpstream:
 
     # -- serving ---------------------------------------------------------------------------
 
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                sock, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            sock.settimeout(self.io_timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self.lock:
-                self.accepted += 1
-                self._ids += 1
-                conn = WsConn(conn_id=self._ids)
-                self.conns.append(conn)
-                self._socks[conn.conn_id] = sock
-            t = threading.Thread(target=self._serve, args=(sock, conn), daemon=True,
-                                 name=f"ws-upstream-{self.port}-conn{conn.conn_id}")
-            with self.lock:
-                self._threads.append(t)
-            t.start()
+    def _accepted(self, sock: socket.socket) -> WsConn:
+        """A WsConn for the connection (its conn_id, unlike `accepted`, survives clear())."""
+        self._ids += 1
+        conn = WsConn(conn_id=self._ids)
+        self.conns.append(conn)
+        return conn
 
     def _error(self, conn: WsConn, what: str) -> None:
         with self.lock:
             self.errors.append(f"conn {conn.conn_id}: {what}")
 
     def _serve(self, sock: socket.socket, conn: WsConn) -> None:
-        stream = _Stream(sock)
+        stream = SocketReader(sock, closed=EOFError, reset_is_eof=True, head_limit=64 * 1024,
+                              too_large=ProtocolError)
         ended = "eof"
         try:
             while not self._stop.is_set():
@@ -531,13 +445,8 @@ class WebSocketEchoUpstream:
                 self._error(conn, repr(e))
         finally:
             with self.lock:
-                self._socks.pop(conn.conn_id, None)
                 conn.ended = ended
                 conn.ended_at = time.monotonic()
-            try:
-                sock.close()
-            except OSError:
-                pass
 
     @staticmethod
     def _parse_head(raw: bytes, conn: WsConn) -> Request:
@@ -556,7 +465,7 @@ class WebSocketEchoUpstream:
                        raw_head=raw, conn_id=conn.conn_id, received_at=time.monotonic())
 
     @staticmethod
-    def _skip_body(stream: _Stream, req: Request) -> None:
+    def _skip_body(stream: SocketReader, req: Request) -> None:
         te = req.header("Transfer-Encoding")
         if te is not None:
             while True:
@@ -590,7 +499,7 @@ class WebSocketEchoUpstream:
             return f"Sec-WebSocket-Version {req.header('Sec-WebSocket-Version')!r}, not 13"
         return None
 
-    def _echo(self, sock: socket.socket, stream: _Stream, conn: WsConn) -> str:
+    def _echo(self, sock: socket.socket, stream: SocketReader, conn: WsConn) -> str:
         """The tunnel after 101: echo until a close frame (answered) or EOF."""
         messages = Reassembler()
 
@@ -657,21 +566,3 @@ class WebSocketEchoUpstream:
                 return "close"
             # OP_PONG: unsolicited, ignored
         return "stopped"
-
-    def stop(self) -> None:
-        self._stop.set()
-        try:
-            self.listener.close()
-        except OSError:
-            pass
-        with self.lock:
-            socks = list(self._socks.values())
-            threads = list(self._threads)
-        for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self._accept_thread.join(timeout=2)
-        for t in threads:
-            t.join(timeout=2)
