@@ -78,6 +78,12 @@ void Chain::run_response(Context& c) const {
   for (const Plugin* plugin : response) plugin->on_response(c);
 }
 
+void Chain::run_log(const Context& c) const {
+  for (const Link& link : links) {
+    if (link.plugin) link.plugin->on_log(c);
+  }
+}
+
 std::vector<std::string_view> Chain::names() const {
   std::vector<std::string_view> out;
   for (const Link& link : links) out.push_back(link.entry.name);

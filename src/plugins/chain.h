@@ -3,6 +3,7 @@
 // objects carried over from the previous snapshot when their configuration is unchanged.
 #pragma once
 
+#include <iterator>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,7 @@ inline constexpr Step kOrder[] = {
     {"headers", Phase::kResponse, "response edits come after every other plugin's, so they win"},
     {"access_log", Phase::kLog, "runs after the response, so it sees the final status"},
 };
+static_assert(std::size(kOrder) <= Context::kSlots, "a chain's plugins each need a slot");
 
 // One plugin of a route: its configuration and the object built from it. The link keeps the
 // configuration alive for as long as the plugin, which may refer to it.
@@ -61,6 +63,8 @@ struct Chain {
   Verdict run_request(Context& c, std::size_t from = 0, std::size_t* waiting = nullptr) const;
   // The response phase, in order, for c.status.
   void run_response(Context& c) const;
+  // The log phase: every plugin once, in the order they act.
+  void run_log(const Context& c) const;
   // The plugin names in the order they act (each once), for /routes/explain.
   std::vector<std::string_view> names() const;
 };

@@ -1,9 +1,22 @@
-// Arena, header edits and the names no edit may touch (see plugin.h).
+// Per-plugin slots, Arena, header edits and the names no edit may touch (see plugin.h).
 #include "plugins/plugin.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace turnpike::plugins {
+
+uint64_t& Context::slot(const Plugin* plugin) {
+  for (Slot& s : slots_) {
+    if (s.owner == plugin) return s.value;
+    if (!s.owner) {
+      s.owner = plugin;
+      return s.value;
+    }
+  }
+  // A chain holds each plugin once and at most kSlots of them (chain.cc checks kOrder's size).
+  std::abort();
+}
 
 std::string_view Arena::copy(std::string_view text) {
   char* out;

@@ -92,6 +92,8 @@ class HeaderEdits {
 // writes itself (X-Forwarded-*, X-Request-Id, traceparent). Null, or why.
 const char* protected_header(std::string_view name);
 
+class Plugin;
+
 // What a plugin sees of one exchange.
 struct Context {
   // The request, as routed.
@@ -117,6 +119,14 @@ struct Context {
   uint64_t body_limit = UINT64_MAX;  // request body bytes allowed (413 above)
   Arena arena;
 
+  // The consumer (SPEC §2) an authentication plugin identified, empty for none: later plugins
+  // (acl, rate_limit by consumer) read it; the access log line and the span carry it. Must
+  // outlive the exchange (the configuration's text, or the Arena).
+  std::string_view consumer;
+
+  // The worker running this exchange: an index into a plugin's per-worker state (a cache), which
+  // its worker alone touches.
+  int worker = 0;
   // For a plugin's wait(): the worker's loop (results from elsewhere arrive through it) and the
   // exchange's cancellation, with which every wait must register (net::Watch) so that the route
   // deadline and the client leaving end it.
@@ -125,6 +135,19 @@ struct Context {
 
   // The first request field with this name (case-insensitive), if any.
   const http::Header* header(std::string_view name) const { return headers->find(name); }
+
+  // The plugin's own value for this exchange, kept from one phase to the next (what its request
+  // phase decided, for its response phase): zero until the plugin sets it. A number, or the
+  // address of bytes in the Arena.
+  uint64_t& slot(const Plugin* plugin);
+  static constexpr std::size_t kSlots = 16;  // at least one per plugin a chain can hold
+
+ private:
+  struct Slot {
+    const Plugin* owner = nullptr;
+    uint64_t value = 0;
+  };
+  std::array<Slot, kSlots> slots_{};
 };
 
 // What the request phase decided.
@@ -163,6 +186,10 @@ class Plugin {
   // Response phase: a response head (the upstream's, or any answer the gateway makes itself
   // after routing, refusals included) is about to be written. Default: nothing.
   virtual void on_response(Context&) const {}
+  // Log phase: the exchange is over (the response sent or cut, a tunnel closed), just before its
+  // access log line; c.status is the status that line records (499: the client left before an
+  // answer). For accounting that must see every outcome. Default: nothing.
+  virtual void on_log(const Context&) const {}
 };
 
 }  // namespace turnpike::plugins

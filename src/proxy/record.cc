@@ -180,6 +180,10 @@ void record_request(Exchange& x) {
   // Nothing was answered: the client went away (499), or the drain timeout cut the request
   // (503: the gateway gave up on it, shutting down).
   if (x.status == 0) x.status = x.engine.drain_cut() ? 503 : 499;
+  if (x.plugins) {
+    x.plugins->status = x.status;
+    x.route->plugins.run_log(*x.plugins);
+  }
   double seconds = seconds_between(x.started, finished);
 
   observe::RouteCounters& route = e.metrics().route(x.route ? x.route->metrics_id : 0);
@@ -218,6 +222,7 @@ void record_request(Exchange& x) {
     r.duration_ms = seconds * 1000;
     r.upstream_ms = upstream_ms;
     r.user_agent = agent ? agent->value : std::string_view();
+    if (x.plugins) r.consumer = x.plugins->consumer;
     r.error = x.error;
     thread_local std::vector<char> line;
     std::size_t bound = observe::access_line_bound(r);

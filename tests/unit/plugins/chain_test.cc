@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,9 @@ class Probe final : public Plugin {
   void on_response(Context& c) const override {
     log_.push_back(name_ + ".response " + std::to_string(c.status));
   }
+  void on_log(const Context& c) const override {
+    log_.push_back(name_ + ".log " + std::to_string(c.status));
+  }
 
  private:
   std::string name_;
@@ -110,6 +114,55 @@ TEST(ChainTest, ARefusalCarriesItsError) {
   EXPECT_EQ(v.error, http::Error::kUnauthorized);
   EXPECT_EQ(v.message, "no key");
   EXPECT_EQ(log, (std::vector<std::string>{"a.request"}));
+}
+
+TEST(ChainTest, TheLogPhaseSeesEveryPluginOnce) {
+  std::vector<std::string> log;
+  auto a = std::make_shared<Probe>("a", log);
+  auto b = std::make_shared<Probe>("b", log);
+  Chain chain;
+  chain.links = {{config::PluginEntry{}, a}, {config::PluginEntry{}, nullptr},  // access_log
+                 {config::PluginEntry{}, b}};
+  chain.request = {a.get(), b.get()};
+  chain.response = {b.get(), a.get(), b.get()};  // a plugin may stand twice in a phase
+  Context ctx;
+  ctx.status = 499;
+  chain.run_log(ctx);
+  EXPECT_EQ(log, (std::vector<std::string>{"a.log 499", "b.log 499"}));
+}
+
+// Keeps a number from its request phase to its response phase in its slot.
+class Counter final : public Plugin {
+ public:
+  explicit Counter(uint64_t add) : add_(add) {}
+  Verdict on_request(Context& c) const override {
+    c.slot(this) += add_;
+    return Verdict::next();
+  }
+  void on_response(Context& c) const override { seen = c.slot(this); }
+  mutable uint64_t seen = 0;
+
+ private:
+  uint64_t add_;
+};
+
+TEST(ContextTest, EachPluginHasItsOwnSlotPerExchange) {
+  Counter one(1), two(2);
+  Chain chain;
+  chain.request = {&one, &two};
+  chain.response = {&one, &two};
+  Context first;
+  EXPECT_EQ(first.slot(&one), 0u);  // zero until set
+  chain.run_request(first);
+  chain.run_request(first);  // the same exchange: the values add up
+  chain.run_response(first);
+  EXPECT_EQ(one.seen, 2u);
+  EXPECT_EQ(two.seen, 4u);
+  Context second;  // another exchange starts from zero
+  chain.run_request(second);
+  chain.run_response(second);
+  EXPECT_EQ(one.seen, 1u);
+  EXPECT_EQ(two.seen, 2u);
 }
 
 TEST(ChainTest, PluginsAreCarriedAcrossAReloadWhenTheirConfigIsEqual) {
