@@ -126,6 +126,16 @@ Compiled compile_bytes(const Options& options, const std::string* bytes, int wor
   return compile(load_config(*bytes, options, options.config_path, nullptr), workers, 1, nullptr);
 }
 
+// Certificates are watched like the configuration file: a replaced one reloads.
+void watch_tls_files(FileWatch& watch, const config::Config& config) {
+  for (const std::string& file : tls_files(config)) {
+    if (std::string error = watch.add(file); !error.empty()) {
+      observe::log_warn("certificate file changes will not be picked up",
+                        {{"file", file}, {"error", error}});
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<config::ConfigError> validate(const std::string& config_path) {
@@ -180,8 +190,11 @@ int run(const Options& options) {
     return 1;
   }
   if (watch_error.empty()) {
-    watch.start(runtime.control(), net::Duration(100),
-                [&runtime] { runtime.reload_file("file changed", true); });
+    watch_tls_files(watch, runtime.config());
+    watch.start(runtime.control(), net::Duration(100), [&runtime, &watch] {
+      runtime.reload_file("file changed", true);
+      watch_tls_files(watch, runtime.config());
+    });
   } else {
     observe::log_warn("configuration file changes will not be picked up", {{"error", watch_error}});
   }

@@ -115,7 +115,7 @@ Compiled compile(config::LoadResult loaded, int workers, uint64_t generation,
 
 Runtime::Runtime(Options options, int workers, Compiled initial, std::size_t file_digest)
     : options_(std::move(options)), workers_count_(workers), current_(std::move(initial)),
-      file_digest_(file_digest) {
+      file_digest_(file_digest ^ tls_files_digest(*current_.config)) {
   access_log_ = std::make_unique<observe::AccessLog>(workers_count_);
   tracer_ = std::make_unique<observe::OtlpExporter>(workers_count_);
   shared_.access_log = access_log_.get();
@@ -181,10 +181,34 @@ void Runtime::reload_file(const char* cause, bool only_if_changed) {
     log_error("configuration rejected; the running one stays", {{"cause", cause}, {"errors", error}});
     return;
   }
-  std::size_t digest = std::hash<std::string>{}(bytes);
+  std::size_t digest = std::hash<std::string>{}(bytes) ^ tls_files_digest(*current_.config);
   if (only_if_changed && digest == file_digest_) return;
-  file_digest_ = digest;
   publish(compile_next(bytes, options_.config_path), cause);
+  // What the next change is compared with: these bytes and the TLS files now running.
+  file_digest_ = std::hash<std::string>{}(bytes) ^ tls_files_digest(*current_.config);
+}
+
+std::vector<std::string> tls_files(const config::Config& config) {
+  std::vector<std::string> out;
+  for (const config::Listener& l : config.server.listeners) {
+    if (!l.tls) continue;
+    for (const config::TlsCertificate& c : l.tls->certificates) {
+      out.push_back(c.cert);
+      out.push_back(c.key);
+    }
+  }
+  return out;
+}
+
+std::size_t tls_files_digest(const config::Config& config) {
+  std::size_t digest = 0;
+  for (const std::string& path : tls_files(config)) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    digest = digest * 1000003 ^ std::hash<std::string>{}(text.str());
+  }
+  return digest;
 }
 
 Compiled Runtime::compile_next(std::string_view text, const std::string& source) const {
@@ -364,6 +388,13 @@ observe::ProcessGauges Runtime::gauges() const {
     std::vector<std::string> targets;
     for (const auto& t : group->targets()) targets.push_back(t.address);
     g.upstreams.emplace_back(name, std::move(targets));
+  }
+  for (const auto& [listener, server] : current_.snapshot->tls) {
+    for (const auto& served : server->certificates()) {
+      for (const std::string& name : served.names) {
+        g.certificates.push_back({listener, name, static_cast<int64_t>(served.not_after)});
+      }
+    }
   }
   return g;
 }

@@ -46,6 +46,11 @@ config::LoadOptions load_options(const std::string& source = "config",
 config::LoadResult load_config(std::string_view text, const Options& options,
                                const std::string& source, const config::Config* running);
 
+// The certificate and key files a configuration's TLS listeners name, and a digest of their
+// bytes: a changed file reloads the configuration as a changed configuration file does.
+std::vector<std::string> tls_files(const config::Config& config);
+std::size_t tls_files_digest(const config::Config& config);
+
 class Runtime final : public admin::Control {
  public:
   // `file_digest`: std::hash of the file bytes `initial` was compiled from.
@@ -53,10 +58,12 @@ class Runtime final : public admin::Control {
   ~Runtime() override;
 
   net::Loop& control() { return control_; }
+  const config::Config& config() const { return *current_.config; }
   // Starts the workers on their listening sockets; empty string on success.
   std::string start(std::vector<std::vector<proxy::ListenerSocket>> listeners);
   // Re-reads the configuration file. With `only_if_changed`, a file whose bytes are those of
-  // the running configuration is left alone (inotify reports more than content changes).
+  // the running configuration, and whose TLS files are those running, is left alone (inotify
+  // reports more than content changes).
   void reload_file(const char* cause, bool only_if_changed);
   void reopen_access_log() { access_log_->reopen(); }
   // Stop accepting, let in-flight requests finish up to drain_timeout.
@@ -88,7 +95,7 @@ class Runtime final : public admin::Control {
   int workers_count_;
   Compiled current_;
   uint64_t generation_ = 1;
-  std::size_t file_digest_ = 0;  // std::hash of the file bytes last applied
+  std::size_t file_digest_ = 0;  // of the file bytes and TLS files last applied
   uint64_t reloads_success_ = 0;
   uint64_t reloads_failure_ = 0;
   bool ready_ = false;

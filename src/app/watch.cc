@@ -13,21 +13,40 @@ FileWatch::FileWatch(std::string file) : file_(std::move(file)), debounce_(this,
 
 FileWatch::~FileWatch() { stop(); }
 
+namespace {
+
+std::string directory_of(const std::string& file) {
+  std::size_t slash = file.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : file.substr(0, slash));
+}
+
+// The directory, not the file: a rename over the file or a symlink swap replaces the inode we
+// would be watching. Watching a directory twice is one watch.
+std::string watch_directory(int fd, const std::string& file) {
+  std::string dir = directory_of(file);
+  uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB;
+  if (::inotify_add_watch(fd, dir.c_str(), mask) < 0) {
+    return "cannot watch " + dir + ": " + std::strerror(errno);
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string FileWatch::arm() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return std::string("inotify: ") + std::strerror(errno);
-  std::size_t slash = file_.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : file_.substr(0, slash));
-  // The directory, not the file: a rename over the file or a symlink swap replaces the inode we
-  // would be watching.
-  uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB;
-  if (::inotify_add_watch(fd, dir.c_str(), mask) < 0) {
-    std::string why = "cannot watch " + dir + ": " + std::strerror(errno);
+  if (std::string why = watch_directory(fd, file_); !why.empty()) {
     ::close(fd);
     return why;
   }
   fd_ = fd;
   return {};
+}
+
+std::string FileWatch::add(const std::string& file) {
+  if (fd_ < 0) return "not watching";
+  return watch_directory(fd_, file);
 }
 
 void FileWatch::start(net::Loop& loop, net::Duration settle, std::function<void()> on_change) {

@@ -1,4 +1,4 @@
-// Watches the configuration file's directory with inotify, so that an editor's save, an atomic
+// Watches the configuration file's directory (and those of the files it names) with inotify, so that an editor's save, an atomic
 // rename or a Kubernetes ConfigMap symlink swap are all seen, and calls back once the changes
 // have settled (debounced).
 #pragma once
@@ -24,6 +24,9 @@ class FileWatch {
   // Starts recording changes; call it before the file is first read, so that a change made
   // while the gateway starts is not missed. Empty string on success, otherwise why not.
   std::string arm();
+  // Also watches `file`'s directory (a certificate the configuration names); after arm().
+  // Empty string on success, otherwise why not.
+  std::string add(const std::string& file);
   // Delivers the changes: `on_change` runs on `loop`'s thread, `settle` after the last event of
   // a burst (including those recorded since arm()).
   void start(net::Loop& loop, net::Duration settle, std::function<void()> on_change);

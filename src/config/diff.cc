@@ -76,7 +76,18 @@ void diff(const std::string& path, const json& a, const json& b, std::vector<std
 
 std::vector<RestartPending> keep_restart_only(const Config& running, Config& next) {
   std::vector<RestartPending> pending;
-  if (next.server.listeners != running.server.listeners) {
+  // Names and addresses are bound once; certificates and TLS settings change on a reload.
+  auto bindings_differ = [](const std::vector<Listener>& a, const std::vector<Listener>& b) {
+    if (a.size() != b.size()) return true;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i].name != b[i].name || a[i].address != b[i].address ||
+          a[i].tls.has_value() != b[i].tls.has_value()) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (bindings_differ(next.server.listeners, running.server.listeners)) {
     pending.push_back(
         {"server.listeners", to_json(running.server.listeners), to_json(next.server.listeners)});
     next.server.listeners = running.server.listeners;

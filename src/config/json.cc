@@ -105,7 +105,17 @@ json workers_json(int workers) { return workers == 0 ? json("auto") : json(worke
 json to_json(const std::vector<Listener>& listeners) {
   json out = json::array();
   for (const Listener& l : listeners) {
-    out.push_back({{"name", l.name}, {"address", l.address.to_string()}});
+    json item = {{"name", l.name}, {"address", l.address.to_string()}};
+    if (l.tls) {
+      json certificates = json::array();
+      for (const TlsCertificate& c : l.tls->certificates) {
+        certificates.push_back({{"cert", c.cert}, {"key", c.key}});  // paths, not secrets
+      }
+      item["tls"] = {{"certificates", certificates},
+                     {"min_version", l.tls->min_version == 13 ? "1.3" : "1.2"},
+                     {"alpn", l.tls->alpn}};
+    }
+    out.push_back(std::move(item));
   }
   return out;
 }

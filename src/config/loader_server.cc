@@ -59,6 +59,39 @@ void parse_workers(const Reader& value, int& out) {
   out = workers;
 }
 
+ListenerTls parse_listener_tls(const Reader& tls) {
+  ListenerTls out;
+  if (!tls.expect_map({"certificates", "min_version", "alpn", "acme"})) return out;
+  tls.child("acme").not_supported();
+  if (auto items = tls.required("certificates").items()) {
+    if (items->empty()) tls.child("certificates").error("at least one certificate is required");
+    for (const Reader& item : *items) {
+      if (!item.expect_map({"cert", "key"})) continue;
+      TlsCertificate c;
+      if (auto v = item.required("cert").string()) c.cert = *v;
+      if (auto v = item.required("key").string()) c.key = *v;
+      out.certificates.push_back(std::move(c));
+    }
+  }
+  if (auto v = tls.child("min_version").one_of({"1.2", "1.3"})) out.min_version = *v == "1.3" ? 13 : 12;
+  Reader alpn = tls.child("alpn");
+  if (auto list = alpn.string_list()) {
+    out.alpn.clear();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string& protocol = (*list)[i];
+      if (protocol == "h2") {
+        alpn.error("\"h2\" is not supported yet (HTTP/2 is still to come): offer [http/1.1]");
+      } else if (protocol != "http/1.1") {
+        alpn.error("unknown protocol \"" + protocol + "\" (known: http/1.1)");
+      } else {
+        out.alpn.push_back(protocol);
+      }
+    }
+    if (list->empty()) alpn.error("at least one protocol is required");
+  }
+  return out;
+}
+
 void parse_listeners(const Reader& value, std::vector<Listener>& out) {
   if (!value.present()) {
     out.push_back({"public", {"0.0.0.0", 8080}});
@@ -72,8 +105,8 @@ void parse_listeners(const Reader& value, std::vector<Listener>& out) {
   for (size_t i = 0; i < items->size(); ++i) {
     const Reader& item = (*items)[i];
     if (!item.expect_map({"name", "address", "tls"})) continue;
-    item.child("tls").not_supported();
     Listener listener;
+    if (Reader tls = item.child("tls"); tls.present()) listener.tls = parse_listener_tls(tls);
     listener.name = read_unique_name(item, "listener", "listener-" + std::to_string(i), name_owner);
     Reader address = item.required("address");
     if (auto host_port = address.host_port(HostForm::kListener)) {

@@ -57,9 +57,25 @@ struct Limits {
   friend bool operator==(const Limits&, const Limits&) = default;
 };
 
+// A certificate chain and its private key, as PEM files.
+struct TlsCertificate {
+  std::string cert;
+  std::string key;
+  friend bool operator==(const TlsCertificate&, const TlsCertificate&) = default;
+};
+
+// TLS termination on a listener (SPEC §2). Unlike the listener's address, it changes on a reload.
+struct ListenerTls {
+  std::vector<TlsCertificate> certificates;  // chosen by SNI; the first is the default
+  int min_version = 12;                      // 12 = TLS 1.2, 13 = TLS 1.3
+  std::vector<std::string> alpn{"http/1.1"};
+  friend bool operator==(const ListenerTls&, const ListenerTls&) = default;
+};
+
 struct Listener {
   std::string name;
   HostPort address;
+  std::optional<ListenerTls> tls;
   friend bool operator==(const Listener&, const Listener&) = default;
 };
 

@@ -79,8 +79,11 @@ class Socket {
   // Ends every current and future wait on this socket with kAborted. Safe to call from deadline
   // callbacks and readiness listeners: waiters are resumed from the loop's top level.
   void abort();
-  // For syscalls made outside try_read (accept4): EAGAIN means wait for the next edge.
+  // For reads made outside try_read (accept4, a TLS library's own): EAGAIN means wait for the
+  // next edge.
   void clear_readable() { state_->readable = false; }
+  // For writes made outside try_write (a TLS library's own): EAGAIN means wait for the next edge.
+  void clear_writable() { state_->writable = false; }
   // Lets operations run again after abort(), e.g. to answer 504 after a route timeout.
   void clear_abort() { aborted_ = false; }
   // Deregisters and closes.

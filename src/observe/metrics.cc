@@ -126,7 +126,21 @@ void RouteCounters::count(Method method, uint16_t status) {
   requests.push_back({status, method, 1});
 }
 
+TlsCounters& WorkerMetrics::tls(const std::string& listener) {
+  for (TlsCounters& t : tls_) {
+    if (t.listener == listener) return t;
+  }
+  tls_.push_back({listener});
+  return tls_.back();
+}
+
 void WorkerMetrics::merge(const WorkerMetrics& other) {
+  for (const TlsCounters& from : other.tls_) {
+    TlsCounters& to = tls(from.listener);
+    to.full += from.full;
+    to.resumed += from.resumed;
+    to.failed += from.failed;
+  }
   for (uint32_t id = 0; id < other.routes_.size(); ++id) {
     const RouteCounters& from = other.routes_[id];
     RouteCounters& to = route(id);
@@ -342,6 +356,22 @@ std::string render_prometheus(const WorkerMetrics& m, const ProcessGauges& g) {
   header(out, "turnpike_circuit_breaker_state", "gauge",
          "Circuit state per target: 0 closed, 1 half-open, 2 open (no breaker yet: always 0).");
   out += circuit;
+
+  header(out, "turnpike_tls_handshakes_total", "counter",
+         "TLS handshakes by listener and result (success: full; resumed: a session resumed; "
+         "failure: the connection ended before the handshake completed).");
+  for (const TlsCounters& t : m.tls()) {
+    std::string l = "turnpike_tls_handshakes_total{listener=" + label(t.listener) + ",result=";
+    out += l + "\"success\"} " + std::to_string(t.full) + '\n';
+    out += l + "\"resumed\"} " + std::to_string(t.resumed) + '\n';
+    out += l + "\"failure\"} " + std::to_string(t.failed) + '\n';
+  }
+  header(out, "turnpike_tls_certificate_expiry_timestamp_seconds", "gauge",
+         "When each served certificate expires (Unix time), by listener and certificate name.");
+  for (const ProcessGauges::Certificate& c : g.certificates) {
+    out += "turnpike_tls_certificate_expiry_timestamp_seconds{listener=" + label(c.listener) +
+           ",name=" + label(c.name) + "} " + std::to_string(c.not_after) + '\n';
+  }
 
   header(out, "turnpike_config_reloads_total", "counter",
          "Configuration reload attempts by result (one attempt counts once).");

@@ -89,9 +89,19 @@ struct UpstreamCounters {
   Histogram duration;
 };
 
+// TLS handshakes on one listener, by result.
+struct TlsCounters {
+  std::string listener;
+  uint64_t full = 0;     // completed with a full handshake
+  uint64_t resumed = 0;  // completed by resuming a session
+  uint64_t failed = 0;   // the connection ended before the handshake completed
+};
+
 class WorkerMetrics {
  public:
   RouteCounters& route(uint32_t id) { return at(routes_, id); }
+  TlsCounters& tls(const std::string& listener);
+  const std::vector<TlsCounters>& tls() const { return tls_; }
   UpstreamCounters& upstream(uint32_t id) { return at(upstreams_, id); }
   TargetCounters& target(uint32_t id) { return at(targets_, id); }
 
@@ -110,6 +120,7 @@ class WorkerMetrics {
   std::vector<RouteCounters> routes_;
   std::vector<UpstreamCounters> upstreams_;
   std::vector<TargetCounters> targets_;
+  std::vector<TlsCounters> tls_;  // a few listeners: found by name
 };
 
 // What only the control thread knows, rendered next to the summed worker metrics.
@@ -124,6 +135,12 @@ struct ProcessGauges {
   // Names to render (route names of the running config, upstream -> its targets).
   std::vector<std::string> routes;
   std::vector<std::pair<std::string, std::vector<std::string>>> upstreams;
+  struct Certificate {
+    std::string listener;
+    std::string name;
+    int64_t not_after = 0;  // Unix time
+  };
+  std::vector<Certificate> certificates;  // of the TLS listeners, one row per name
 };
 
 // Prometheus text exposition format 0.0.4, including the standard process_* metrics.

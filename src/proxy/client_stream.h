@@ -58,6 +58,7 @@ class ClientStream {
   ClientStream& operator=(const ClientStream&) = delete;
 
   const net::Address& peer;  // where the request came from (before trusted_proxies)
+  bool secure = false;       // the request came over TLS
 
   // --- The request body ---
   // Accounts for the body bytes that came with the head (x.body_received, x.body_complete,

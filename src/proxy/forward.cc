@@ -203,7 +203,8 @@ void write_request_head(http::RequestHead& r, const ForwardedRequest& f, HeadWri
   w.add(f.peer_ip);
   w.add("\r\n");
   const Header* proto = f.peer_trusted ? end_to_end(r.headers, HeaderId::kXForwardedProto) : nullptr;
-  w.add_header("X-Forwarded-Proto", proto ? proto->value : std::string_view("http"));
+  w.add_header("X-Forwarded-Proto",
+               proto ? proto->value : std::string_view(f.secure ? "https" : "http"));
   const Header* fwd_host = f.peer_trusted ? end_to_end(r.headers, HeaderId::kXForwardedHost)
                                           : nullptr;
   std::string_view forwarded_host = fwd_host ? fwd_host->value : f.host;
@@ -279,6 +280,7 @@ void write_upstream_head(Exchange& x, HeadWriter& w, std::string_view host_fallb
   f.host = x.host.empty() ? host_fallback : x.host;
   f.peer_ip = x.peer_ip;
   f.peer_trusted = peer_trusted(x);
+  f.secure = x.client.secure;
   f.request_id = x.request_id;
   f.traceparent = std::string_view(x.traceparent, sizeof(x.traceparent));
   if (x.plugins) f.edits = &x.plugins->request_headers;

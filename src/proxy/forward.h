@@ -93,6 +93,7 @@ struct ForwardedRequest {
   std::string_view host;   // the authority the request was routed on
   std::string_view peer_ip;
   bool peer_trusted = false;  // X-Forwarded-Proto/Host from the client are believed
+  bool secure = false;        // the client came over TLS: X-Forwarded-Proto is https
   std::string_view request_id;
   std::string_view traceparent;
   const plugins::HeaderEdits* edits = nullptr;  // the request phase's, if any

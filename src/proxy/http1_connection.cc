@@ -54,11 +54,14 @@ const config::Limits& limits(const Exchange& x) { return x.snapshot->config->ser
 // One request on the connection, as the exchange's client stream.
 class Http1Stream final : public ClientStream {
  public:
-  explicit Http1Stream(ClientConnection& c) : ClientStream(c.peer), c_(c) {}
+  explicit Http1Stream(ClientConnection& c) : ClientStream(c.peer), c_(c) { secure = c.tls != nullptr; }
 
   http::MessageParser parser{http::MessageParser::Kind::kRequest};
   std::size_t early_bytes = 0;  // body bytes that arrived with the head (in the client buffer)
-  bool head_consumed = false;   // the head and those bytes left the client buffer
+  // What the client sends after the head and those bytes: the rest of the body, pipelined
+  // requests, a tunnel's bytes. Read into a buffer of its own, so that the head (which the
+  // exchange's fields point into until its log line) is never overwritten. Null until needed.
+  net::BufferRef rest;
 
   Failure take_early_body(Exchange& x, http::BodySink sink, void* sink_context) override {
     const http::RequestHead& r = x.request;
@@ -100,21 +103,17 @@ class Http1Stream final : public ClientStream {
       net::IoResult r = co_await net::write_all(*c_.transport, c_.socket, &iov, 1);
       if (!r.ok()) co_return BodyPiece{nullptr, 0, client_failure(x)};
     }
-    if (!head_consumed) {
-      // The head and the body bytes that came with it have been handled.
-      c_.buffer->consume(x.request.length + early_bytes);
-      head_consumed = true;
-    }
-    if (c_.buffer->readable() == 0) {
-      c_.buffer->clear();
+    net::Buffer& in = *rest_of(x);
+    if (in.readable() == 0) {
+      in.clear();
       ScopedDeadline deadline(x.engine.timers(), c_.deadline, limits(x).idle_timeout);
-      net::IoResult r = co_await net::read_some(*c_.transport, c_.socket, c_.buffer->write_ptr(),
-                                                c_.buffer->writable());
+      net::IoResult r = co_await net::read_some(*c_.transport, c_.socket, in.write_ptr(),
+                                                in.writable());
       if (!r.ok()) co_return BodyPiece{nullptr, 0, client_failure(x)};
-      c_.buffer->commit(r.bytes);
+      in.commit(r.bytes);
     }
-    const char* data = c_.buffer->read_ptr();
-    std::size_t available = c_.buffer->readable();
+    const char* data = in.read_ptr();
+    std::size_t available = in.readable();
     if (x.request.framing == http::Framing::kContentLength) {
       co_return BodyPiece{data, take_content_length(x, data, available, sink, sink_context)};
     }
@@ -126,7 +125,7 @@ class Http1Stream final : public ClientStream {
     co_return BodyPiece{data, progress.consumed};
   }
 
-  void consume_body(Exchange&, const BodyPiece& piece) override { c_.buffer->consume(piece.length); }
+  void consume_body(Exchange&, const BodyPiece& piece) override { rest->consume(piece.length); }
 
   ResponseBody response_body(Exchange& x, const http::ResponseHead& r) override {
     ResponseBody mode = ResponseBody::kAsIs;
@@ -187,17 +186,8 @@ class Http1Stream final : public ClientStream {
 
   Task<void> tunnel(Exchange& x, net::Socket& upstream, net::BufferRef& upstream_buffer,
                     net::Duration idle) override {
-    // The request head stays where it is, untouched, for the access log line written when the
-    // tunnel ends (the exchange's fields are views into it); the tunnel reads the client into a
-    // buffer of its own, starting with what the client sent after its head.
-    std::size_t head = head_consumed ? 0 : x.request.length + early_bytes;
-    std::string_view after_head = c_.buffer ? c_.buffer->view().substr(head) : std::string_view();
-    net::BufferRef from_client = x.engine.buffers().acquire(after_head.size());
-    if (!after_head.empty()) {
-      std::memcpy(from_client->write_ptr(), after_head.data(), after_head.size());
-      from_client->commit(after_head.size());
-    }
-    TunnelEnd client{*c_.transport, c_.socket, from_client};
+    // What the client sent after its head already belongs to the tunnel.
+    TunnelEnd client{*c_.transport, c_.socket, rest_of(x)};
     TunnelEnd server{net::plain_transport(), upstream, upstream_buffer};
     co_await relay(x.engine.loop(), x.engine.timers(), client, server, idle);
     x.bytes_out += client.bytes_sent;
@@ -217,6 +207,19 @@ class Http1Stream final : public ClientStream {
     x.body_received += take;
     x.body_complete = x.body_received == x.request.content_length;
     return take;
+  }
+
+  // The buffer for what follows the head: made on first use from the client buffer's bytes
+  // after the head and the body bytes that came with it.
+  net::BufferRef& rest_of(Exchange& x) {
+    if (rest) return rest;
+    std::string_view after = c_.buffer->view().substr(x.request.length + early_bytes);
+    rest = x.engine.buffers().acquire(after.size());
+    if (!after.empty()) {
+      std::memcpy(rest->write_ptr(), after.data(), after.size());
+      rest->commit(after.size());
+    }
+    return rest;
   }
 
   // What interrupted a failed read or write on the client socket.
@@ -325,7 +328,13 @@ Task<bool> handle_request(ClientConnection& c) {
   record_request(x);
 
   // The request's bytes leave the client buffer; pipelined bytes after them stay.
-  if (keep_alive && !stream.head_consumed) c.buffer->consume(x.request.length + stream.early_bytes);
+  if (keep_alive) {
+    if (stream.rest) {
+      c.buffer = std::move(stream.rest);
+    } else {
+      c.buffer->consume(x.request.length + stream.early_bytes);
+    }
+  }
   co_return keep_alive && !x.close_after && !x.engine.draining();
 }
 
@@ -334,9 +343,27 @@ Task<bool> handle_request(ClientConnection& c) {
 // ---------------------------------------------------------------------------------------------
 // The connection loop.
 
+namespace {
+
+// On a TLS listener, the connection's session (the handshake happens in the first reads, under
+// the header timeout). False when no session could be made.
+bool start_tls(ClientConnection& c, int fd) {
+  const auto& servers = c.engine.pin()->tls;
+  auto it = servers.find(c.listener);
+  if (it == servers.end()) return true;
+  SSL* ssl = it->second->accept(fd);
+  if (!ssl) return false;
+  c.tls = std::make_unique<net::TlsTransport>(ssl);
+  c.transport = c.tls.get();
+  return true;
+}
+
+}  // namespace
+
 Task<void> serve(Engine& engine, int fd, net::Address peer, const std::string& listener) {
   ClientConnection client(engine, net::Socket(engine.loop(), fd), peer, listener);
-  if (!client.socket.valid()) co_return;
+  if (!client.socket.valid() || !start_tls(client, fd)) co_return;
+  bool handshake_counted = false;
   for (;;) {
     if (!client.buffer || client.buffer->readable() == 0) {
       // Idle: give the buffer back and wait for the next request's first byte.
@@ -354,7 +381,17 @@ Task<void> serve(Engine& engine, int fd, net::Address peer, const std::string& l
       client.idle = false;
       if (!ready) break;
     }
-    if (!co_await handle_request(client)) break;
+    bool more = co_await handle_request(client);
+    if (client.tls && !handshake_counted && client.tls->handshake_done()) {
+      handshake_counted = true;
+      observe::TlsCounters& counters = engine.metrics().tls(listener);
+      ++(client.tls->resumed() ? counters.resumed : counters.full);
+    }
+    if (!more) break;
+  }
+  if (client.tls) {
+    if (!handshake_counted) ++engine.metrics().tls(listener).failed;
+    client.tls->close_notify();
   }
 }
 

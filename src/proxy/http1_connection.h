@@ -4,6 +4,7 @@
 // exchange (exchange.h) through the ClientStream it implements.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "http/parser.h"
@@ -11,6 +12,7 @@
 #include "net/socket.h"
 #include "net/task.h"
 #include "net/timers.h"
+#include "net/tls.h"
 #include "net/transport.h"
 #include "proxy/client_stream.h"
 
@@ -30,6 +32,7 @@ class ClientConnection final : public net::ReadinessListener {
 
   Engine& engine;
   net::Socket socket;
+  std::unique_ptr<net::TlsTransport> tls;  // on a TLS listener
   net::Transport* transport = &net::plain_transport();  // every read and write goes through it
   net::Address peer;
   const std::string& listener;

@@ -21,6 +21,31 @@ std::unordered_map<std::string_view, const plugins::Chain*> previous_chains(
   return out;
 }
 
+// Each TLS listener's certificates, loaded now: a file that cannot be used is an error like any
+// other, and the running configuration stays.
+void build_tls(const config::Config& config, Snapshot& snapshot,
+               std::vector<config::ConfigError>& errors) {
+  for (std::size_t i = 0; i < config.server.listeners.size(); ++i) {
+    const config::Listener& listener = config.server.listeners[i];
+    if (!listener.tls) continue;
+    net::TlsServerSettings settings;
+    for (const config::TlsCertificate& c : listener.tls->certificates) {
+      settings.certificates.push_back({c.cert, c.key});
+    }
+    settings.min_version = listener.tls->min_version;
+    settings.alpn = listener.tls->alpn;
+    std::string error;
+    std::size_t failed = 0;
+    if (auto server = net::TlsServer::load(settings, error, failed)) {
+      snapshot.tls.emplace(listener.name, std::move(server));
+    } else {
+      errors.push_back({"server.listeners[" + std::to_string(i) + "].tls.certificates[" +
+                            std::to_string(failed) + "]",
+                        error});
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
@@ -48,6 +73,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
   }
 
   snapshot->router = routing::Router::build(config->routes, errors);
+  build_tls(*config, *snapshot, errors);
 
   auto chains = previous_chains(previous);
   snapshot->routes.resize(config->routes.size());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "net/tls.h"
 #include "plugins/chain.h"
 #include "routing/router.h"
 #include "upstream/group.h"
@@ -33,6 +34,7 @@ struct Snapshot {
   std::unique_ptr<routing::Router> router;
   std::vector<RouteRuntime> routes;  // indexed like config->routes
   std::map<std::string, std::shared_ptr<upstream::Group>> groups;
+  std::map<std::string, std::shared_ptr<const net::TlsServer>> tls;  // by listener name
 };
 
 // Compiles `config` for `workers` workers. Upstream groups whose definition is unchanged from
