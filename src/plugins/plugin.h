@@ -15,7 +15,13 @@
 #include "net/loop.h"
 #include "net/task.h"
 
+namespace turnpike::config {
+struct Consumer;
+}
+
 namespace turnpike::plugins {
+
+class Consumers;
 
 // Bytes a plugin computes for one exchange (a header value made from the request): they live as
 // long as the exchange. The first 512 bytes need no allocation.
@@ -116,6 +122,11 @@ struct Context {
   HeaderEdits response_headers;  // client-bound, on every response the exchange gets
   uint64_t body_limit = UINT64_MAX;  // request body bytes allowed (413 above)
   Arena arena;
+
+  // Who calls (SPEC §2): the snapshot's consumers, and the one an authentication plugin named
+  // (null: anonymous), which acl, rate_limit and the access log read.
+  const Consumers* consumers = nullptr;
+  const config::Consumer* consumer = nullptr;
 
   // For a plugin's wait(): the worker's loop (results from elsewhere arrive through it) and the
   // exchange's cancellation, with which every wait must register (net::Watch) so that the route

@@ -32,6 +32,7 @@ plugins::Verdict run_request_phase(Exchange& x) {
   c.length_known = x.request.framing == http::Framing::kContentLength;
   c.content_length = x.request.content_length;
   c.body_limit = x.body_limit;
+  c.consumers = &x.snapshot->consumers;
   c.loop = &x.engine.loop();
   c.cancel = &x.cancel;
   plugins::Verdict v = chain.run_request(c, 0, &x.plugin_waiting);

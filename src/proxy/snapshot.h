@@ -14,6 +14,7 @@
 
 #include "config/model.h"
 #include "plugins/chain.h"
+#include "plugins/consumers.h"
 #include "routing/router.h"
 #include "upstream/group.h"
 
@@ -33,6 +34,7 @@ struct Snapshot {
   std::unique_ptr<routing::Router> router;
   std::vector<RouteRuntime> routes;  // indexed like config->routes
   std::map<std::string, std::shared_ptr<upstream::Group>> groups;
+  plugins::Consumers consumers;  // over config->consumers
 };
 
 // Compiles `config` for `workers` workers. Upstream groups whose definition is unchanged from
