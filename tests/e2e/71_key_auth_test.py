@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from support.client import assert_error
+from support.gateway import run_cli
 from support.upstream import echo
 
 MOBILE_KEY = "mobile-" + uuid.uuid4().hex
@@ -182,6 +183,38 @@ def test_reload_changes_consumers_under_an_unchanged_plugin(module_stack):
     resp = gw.request("GET", "/keyed/x", headers=[("X-API-Key", "rotated-" + MOBILE_KEY)])
     assert resp.status == 200, resp
     assert logged(gw, resp)["consumer"] == "mobile-app"
+
+
+def test_explain_lists_authentication_before_acl(env):
+    gw, _ = env
+    doc = gw.admin().get_json("/routes/explain?method=GET&host=a&path=/premium/x")
+    assert doc["plugins"] == ["key_auth", "acl"], doc
+
+
+def test_validate_names_the_path_of_each_error(tmp_path):
+    path = tmp_path / "gw.yaml"
+    path.write_text("""
+server:
+  listeners: [{name: public, address: "127.0.0.1:1"}]
+consumers:
+  - {name: a, keys: [k1]}
+  - {name: b, keys: [k1]}
+routes:
+  - name: r
+    path: /x
+    upstream: builtin:echo
+    plugins:
+      key_auth: {sources: [cookie:key]}
+      acl: {}
+""")
+    result = run_cli("validate", "--config", str(path))
+    assert result.returncode == 1, result
+    assert result.stderr.splitlines() == [
+        "consumers[1].keys[0]: key already used by consumers[0].keys[0]",
+        'routes[0].plugins.key_auth.sources[0]: invalid source "cookie:key" '
+        "(allowed: header:NAME, query:NAME)",
+        "routes[0].plugins.acl: allow_groups or deny_groups is required",
+    ], result.stderr
 
 
 OTLP = """
