@@ -7,7 +7,7 @@ keep-alive client sends N requests. Two runs (N_SMALL and N_LARGE requests) are 
 difference of their instruction totals divided by the difference of N is the cost of one request
 with start-up, reload and shutdown cancelled out.
 
-    bench/callgrind.py --turnpike build/release/turnpike [--config bench/conf/turnpike.yaml]
+    bench/callgrind.py --turnpike build/release/turnpike [--config turnpike.yaml] [--path /bench]
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ N_SMALL = 500
 N_LARGE = 3000
 
 
-def run_once(turnpike: str, template: str, origin_port: int, n: int, work: Path) -> int:
+def run_once(turnpike: str, template: str, path: str, origin_port: int, n: int,
+             work: Path) -> int:
     port = free_port()
     conf = render(template, work / f"turnpike-{n}.yaml", PORT=port, ORIGIN_PORT=origin_port,
                   PREFIX=work, NOFILE=4096, MAXCONN=1024)
@@ -40,12 +41,12 @@ def run_once(turnpike: str, template: str, origin_port: int, n: int, work: Path)
          str(conf), "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        ok, why = http1.wait_ready(port, "/", 60.0, alive=lambda: proc.poll() is None)
+        ok, why = http1.wait_ready(port, path, 60.0, alive=lambda: proc.poll() is None)
         if not ok:
             raise RuntimeError(f"turnpike did not start under valgrind: {why}")
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
             for _ in range(n):
-                status, _, _ = http1.get(sock, port, "/bench")
+                status, _, _ = http1.get(sock, port, path)
                 if status != 200:
                     raise RuntimeError(f"status {status}")
     finally:
@@ -62,6 +63,8 @@ def main() -> int:
     ap.add_argument("--turnpike", required=True)
     ap.add_argument("--config", default="turnpike.yaml",
                     help="a template in bench/conf/ ({{PORT}}, {{ORIGIN_PORT}})")
+    ap.add_argument("--path", default="/bench",
+                    help="the request target sent (a key for key_auth goes in its query)")
     ap.add_argument("--keep", help="copy the callgrind outputs here (for callgrind_annotate)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="turnpike-callgrind-") as tmp:
@@ -72,8 +75,8 @@ def main() -> int:
             ok, why = http1.wait_ready(origin.port, "/", 10.0, alive=origin.alive)
             if not ok:
                 raise RuntimeError(f"origin did not start: {why}")
-            small = run_once(args.turnpike, args.config, origin.port, N_SMALL, work)
-            large = run_once(args.turnpike, args.config, origin.port, N_LARGE, work)
+            small = run_once(args.turnpike, args.config, args.path, origin.port, N_SMALL, work)
+            large = run_once(args.turnpike, args.config, args.path, origin.port, N_LARGE, work)
             if args.keep:
                 Path(args.keep).mkdir(parents=True, exist_ok=True)
                 for out in work.glob("callgrind-*.out"):

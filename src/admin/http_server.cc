@@ -13,6 +13,7 @@
 #include "http/date.h"
 #include "http/errors.h"
 #include "http/parser.h"
+#include "text/url.h"
 
 namespace turnpike::admin {
 namespace {
@@ -24,20 +25,14 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
   while (!query.empty()) {
     std::size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     std::size_t eq = pair.find('=');
-    std::string key = url_decode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+    std::string key = text::url_decode(pair.substr(0, eq));
+    std::string value =
+        eq == std::string_view::npos ? "" : text::url_decode(pair.substr(eq + 1));
     if (!key.empty()) out[key] = value;
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -67,24 +62,6 @@ Response error_response(int status, std::string_view code, std::string_view mess
 }
 
 }  // namespace
-
-std::string url_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string Request::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
@@ -220,7 +197,7 @@ net::Task<void> HttpServer::serve(int fd) {
     request.method = std::string(head->method);
     std::string_view target = head->target;
     std::size_t q = target.find('?');
-    request.path = url_decode(target.substr(0, q));
+    request.path = text::url_decode(target.substr(0, q));
     if (q != std::string_view::npos) parse_query(target.substr(q + 1), request.query);
     for (const http::Header& h : head->headers) {
       std::string& value = request.headers[lower(h.name)];

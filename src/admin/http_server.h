@@ -72,7 +72,4 @@ class HttpServer {
   std::vector<Connection*> connections_;
 };
 
-// Percent-decodes a query component ('+' is a space).
-std::string url_decode(std::string_view text);
-
 }  // namespace turnpike::admin

@@ -112,6 +112,7 @@ void OtlpExporter::export_batch(std::vector<SpanRecord>& batch, const OtlpSettin
     if (!r.path.empty()) attributes.push_back(str("url.path", r.path));
     if (!r.upstream.empty()) attributes.push_back(str("turnpike.upstream", r.upstream));
     if (!r.target.empty()) attributes.push_back(str("server.address", r.target));
+    if (!r.consumer.empty()) attributes.push_back(str("turnpike.consumer", r.consumer));
     attributes.push_back(
         {{"key", "http.response.status_code"}, {"value", {{"intValue", std::to_string(r.status)}}}});
     json span = {

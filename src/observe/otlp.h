@@ -29,6 +29,7 @@ struct SpanRecord {
   bool error = false;
   std::string name;
   std::string method, route, path, target, upstream;
+  std::string consumer;  // the authenticated consumer's name; empty: anonymous
 };
 
 // Fixed slots reused forever: their strings keep their capacity, so a busy worker does not

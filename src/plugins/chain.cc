@@ -4,12 +4,16 @@
 #include <algorithm>
 
 #include "plugins/access_log/config.h"
+#include "plugins/acl/config.h"
+#include "plugins/acl/plugin.h"
 #include "plugins/cors/config.h"
 #include "plugins/cors/plugin.h"
 #include "plugins/headers/config.h"
 #include "plugins/headers/plugin.h"
 #include "plugins/ip_restriction/config.h"
 #include "plugins/ip_restriction/plugin.h"
+#include "plugins/key_auth/config.h"
+#include "plugins/key_auth/plugin.h"
 #include "plugins/request_size/config.h"
 #include "plugins/request_size/plugin.h"
 
@@ -30,6 +34,8 @@ const Registration kPlugins[] = {
     {"access_log", access_log::parse, nullptr},
     {"ip_restriction", ip_restriction::parse, ip_restriction::make},
     {"cors", cors::parse, cors::make},
+    {"key_auth", key_auth::parse, key_auth::make},
+    {"acl", acl::parse, acl::make},
     {"request_size", request_size::parse, request_size::make},
     {"headers", headers::parse, headers::make},
 };

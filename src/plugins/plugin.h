@@ -15,7 +15,13 @@
 #include "net/loop.h"
 #include "net/task.h"
 
+namespace turnpike::config {
+struct Consumer;
+}
+
 namespace turnpike::plugins {
+
+class Consumers;
 
 // Bytes a plugin computes for one exchange (a header value made from the request): they live as
 // long as the exchange. The first 512 bytes need no allocation.
@@ -119,10 +125,13 @@ struct Context {
   uint64_t body_limit = UINT64_MAX;  // request body bytes allowed (413 above)
   Arena arena;
 
-  // The consumer (SPEC §2) an authentication plugin identified, empty for none: later plugins
-  // (acl, rate_limit by consumer) read it; the access log line and the span carry it. Must
+  // Who calls (SPEC §2): the snapshot's consumers; the name an authentication plugin identified
+  // (empty: anonymous), which rate_limit, the access log line and the span read; and, when that
+  // name is a configured consumer, its entry (its groups), which acl reads. The name must
   // outlive the exchange (the configuration's text, or the Arena).
+  const Consumers* consumers = nullptr;
   std::string_view consumer;
+  const config::Consumer* consumer_entry = nullptr;
 
   // The worker running this exchange: an index into a plugin's per-worker state (a cache), which
   // its worker alone touches.

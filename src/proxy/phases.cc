@@ -33,6 +33,7 @@ plugins::Verdict run_request_phase(Exchange& x) {
   c.content_length = x.request.content_length;
   c.body_limit = x.body_limit;
   c.worker = x.engine.worker().index();
+  c.consumers = &x.snapshot->consumers;
   c.loop = &x.engine.loop();
   c.cancel = &x.cancel;
   plugins::Verdict v = chain.run_request(c, 0, &x.plugin_waiting);

@@ -44,6 +44,11 @@ struct WallClock {
 
 void copy(std::string& to, std::string_view from) { to.assign(from.data(), from.size()); }
 
+// The consumer an authentication plugin named (SPEC §8 `consumer`); empty: anonymous.
+std::string_view consumer_of(const Exchange& x) {
+  return x.plugins ? x.plugins->consumer : std::string_view();
+}
+
 void export_spans(Exchange& x, net::Clock::time_point finished) {
   observe::SpanQueue& queue = x.engine.tracer().queue(x.engine.worker().index());
   std::string_view route = x.route ? std::string_view(x.route->spec->name) : std::string_view();
@@ -60,6 +65,7 @@ void export_spans(Exchange& x, net::Clock::time_point finished) {
     copy(r.path, x.path);
     copy(r.upstream, upstream);
     copy(r.target, x.target ? std::string_view(x.target->address) : std::string_view());
+    copy(r.consumer, consumer_of(x));
   };
   if (observe::SpanRecord* server = queue.claim()) {
     fill(*server);
@@ -221,8 +227,8 @@ void record_request(Exchange& x) {
     r.bytes_out = x.bytes_out;
     r.duration_ms = seconds * 1000;
     r.upstream_ms = upstream_ms;
+    r.consumer = consumer_of(x);
     r.user_agent = agent ? agent->value : std::string_view();
-    if (x.plugins) r.consumer = x.plugins->consumer;
     r.error = x.error;
     thread_local std::vector<char> line;
     std::size_t bound = observe::access_line_bound(r);

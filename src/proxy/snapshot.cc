@@ -74,6 +74,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
 
   snapshot->router = routing::Router::build(config->routes, errors);
   build_tls(*config, *snapshot, errors);
+  snapshot->consumers = plugins::Consumers(config->consumers);
 
   auto chains = previous_chains(previous);
   snapshot->routes.resize(config->routes.size());

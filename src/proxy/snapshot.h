@@ -15,6 +15,7 @@
 #include "config/model.h"
 #include "net/tls.h"
 #include "plugins/chain.h"
+#include "plugins/consumers.h"
 #include "routing/router.h"
 #include "upstream/group.h"
 
@@ -35,6 +36,7 @@ struct Snapshot {
   std::vector<RouteRuntime> routes;  // indexed like config->routes
   std::map<std::string, std::shared_ptr<upstream::Group>> groups;
   std::map<std::string, std::shared_ptr<const net::TlsServer>> tls;  // by listener name
+  plugins::Consumers consumers;  // over config->consumers
 };
 
 // Compiles `config` for `workers` workers. Upstream groups whose definition is unchanged from

@@ -24,14 +24,6 @@ def env(module_stack):
     return gw, up
 
 
-@pytest.fixture
-def fresh(env):
-    """The module's gateway, with the upstream's records cleared."""
-    gw, up = env
-    up.clear()
-    return gw, up
-
-
 # -- 400 -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw", [

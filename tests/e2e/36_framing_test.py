@@ -51,13 +51,6 @@ def env(module_stack):
     return gw, up
 
 
-@pytest.fixture
-def fresh(env):
-    gw, up = env
-    up.clear()
-    return gw, up
-
-
 def follow_up(c, up, before: int):
     """A plain GET on the same client connection: it must arrive intact, alone, and on the
     upstream connection the first request used."""

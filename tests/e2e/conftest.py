@@ -121,6 +121,15 @@ def module_stack(tmp_path_factory, request):
         pytest.fail("\n\n".join(problems), pytrace=False)
 
 
+@pytest.fixture
+def fresh(env):
+    """The module's gateway and upstream (its `env` fixture: `(gw, up)`), with the upstream's
+    records cleared."""
+    gw, up = env
+    up.clear()
+    return gw, up
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -163,6 +163,12 @@ class UpstreamServer(ThreadedServer):
         with self.lock:
             return [e for e in self.events if e[0] == kind]
 
+    def assert_nothing_received(self, settle: float = 0.05) -> None:
+        """After `settle` seconds, no request has arrived (a refusal was not forwarded)."""
+        time.sleep(settle)
+        with self.lock:
+            assert self.requests == [], [r.target for r in self.requests]
+
     def last(self) -> Request:
         with self.lock:
             assert self.requests, "the upstream received no request"

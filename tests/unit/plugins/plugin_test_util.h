@@ -1,7 +1,9 @@
 // What the plugin unit tests share: a plugin's block parsed from YAML with its errors as
-// `turnpike validate` prints them, and the row type of their config-error tables.
+// `turnpike validate` prints them, and the row type of their config-error tables and its check.
 #pragma once
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include <memory>
@@ -35,5 +37,13 @@ struct BadConfig {
   const char* error;
 };
 inline void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.yaml; }
+
+// One row of a config-error table checked: the block at `path` is refused with its one error.
+template <typename ParseFn>
+void expect_refused(ParseFn parse, const BadConfig& row, const std::string& path) {
+  Parsed parsed = parse_block(parse, row.yaml, path);
+  EXPECT_EQ(parsed.config, nullptr);
+  EXPECT_THAT(parsed.errors, ::testing::ElementsAre(row.error));
+}
 
 }  // namespace turnpike::plugins::testing_util
