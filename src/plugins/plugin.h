@@ -115,6 +115,9 @@ struct Context {
   HeaderEdits request_headers;   // upstream-bound
   HeaderEdits response_headers;  // client-bound, on every response the exchange gets
   uint64_t body_limit = UINT64_MAX;  // request body bytes allowed (413 above)
+  // Who calls, once an authentication plugin has named them (jwt's consumer_claim); empty
+  // until then. Lives as long as the exchange (config text or the Arena).
+  std::string_view consumer;
   Arena arena;
 
   // For a plugin's wait(): the worker's loop (results from elsewhere arrive through it) and the

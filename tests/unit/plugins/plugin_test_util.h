@@ -2,6 +2,8 @@
 // `turnpike validate` prints them, and the row type of their config-error tables.
 #pragma once
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include <memory>
@@ -35,5 +37,13 @@ struct BadConfig {
   const char* error;
 };
 inline void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.yaml; }
+
+// Asserts that the row's block, at `path`, is refused with exactly the row's error.
+template <typename ParseFn>
+void expect_refused(ParseFn parse, const std::string& path, const BadConfig& row) {
+  Parsed parsed = parse_block(parse, row.yaml, path);
+  EXPECT_EQ(parsed.config, nullptr);
+  EXPECT_THAT(parsed.errors, ::testing::ElementsAre(row.error));
+}
 
 }  // namespace turnpike::plugins::testing_util
