@@ -39,9 +39,10 @@ class Poller {
     while (!wake_.wait_for(lock, kPollInterval, [this] { return stop_; })) {
       std::vector<std::shared_ptr<JwksFile>> live;
       std::erase_if(files_, [&](const std::weak_ptr<JwksFile>& weak) {
-        auto file = weak.lock();
-        if (file) live.push_back(std::move(file));
-        return !file;
+        std::shared_ptr<JwksFile> file = weak.lock();
+        if (!file) return true;
+        live.push_back(std::move(file));
+        return false;
       });
       lock.unlock();  // reading and parsing a file holds no lock that add() needs
       for (const auto& file : live) file->refresh();

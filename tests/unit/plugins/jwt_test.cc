@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "plugin_test_util.h"
@@ -315,12 +316,18 @@ TEST_F(JwtTest, ARefusedTokenIsNotCached) {
   EXPECT_EQ(bearer(token("pyjwt_RS256")).error, http::Error::kForbidden);
 }
 
-TEST(JwksFile, ARotatedKeyReplacesTheOldOneAndABadFileKeepsTheLastGoodKeys) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / "turnpike_jwks_test";
+// A fixture JWKS copied to DIR/jwks.json (over what is there); the copy's path.
+std::string jwks_copy(const std::filesystem::path& dir, const char* fixture) {
   std::filesystem::create_directories(dir);
   std::string file = (dir / "jwks.json").string();
-  std::filesystem::copy_file(kFixtures + "jwks.json", file,
+  std::filesystem::copy_file(kFixtures + fixture, file,
                              std::filesystem::copy_options::overwrite_existing);
+  return file;
+}
+
+TEST(JwksFile, ARotatedKeyReplacesTheOldOneAndABadFileKeepsTheLastGoodKeys) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "turnpike_jwks_test";
+  std::string file = jwks_copy(dir, "jwks.json");
   std::vector<config::ConfigError> errors;
   auto config = parse(
       config::Reader::root(YAML::Load("{jwks_file: " + file + "}"), errors, {}, "plugins.jwt"));
@@ -336,8 +343,7 @@ TEST(JwksFile, ARotatedKeyReplacesTheOldOneAndABadFileKeepsTheLastGoodKeys) {
   EXPECT_FALSE(verifies("rotated_key"));
   EXPECT_FALSE(source.refresh());  // unchanged
 
-  std::filesystem::copy_file(kFixtures + "jwks_rotated.json", file,
-                             std::filesystem::copy_options::overwrite_existing);
+  jwks_copy(dir, "jwks_rotated.json");
   EXPECT_TRUE(source.refresh());
   EXPECT_EQ(store->version(), 1u);
   EXPECT_TRUE(verifies("rotated_key"));
@@ -348,6 +354,24 @@ TEST(JwksFile, ARotatedKeyReplacesTheOldOneAndABadFileKeepsTheLastGoodKeys) {
   EXPECT_FALSE(source.refresh());
   EXPECT_EQ(store->refresh_failures.load(), 1u);
   EXPECT_TRUE(verifies("rotated_key"));
+  std::filesystem::remove_all(dir);
+}
+
+// The background poller (not refresh() called by hand): a plugin's file is watched for as long as
+// the plugin lives, through every poll, not just the first.
+TEST_F(JwtTest, ThePollerKeepsWatchingTheFile) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / "turnpike_jwks_poll_test";
+  std::string file = jwks_copy(dir, "jwks.json");
+  configure("{jwks_file: " + file + "}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a poll or two go by
+  jwks_copy(dir, "jwks_rotated.json");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (bearer(token("rotated_key")).kind != Verdict::Kind::kContinue &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(bearer(token("rotated_key")).kind, Verdict::Kind::kContinue);
+  EXPECT_EQ(bearer(token("pyjwt_RS256")).message, "unknown signing key");
   std::filesystem::remove_all(dir);
 }
 
