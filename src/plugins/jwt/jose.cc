@@ -211,11 +211,14 @@ EVP_PKEY* okp_from_jwk(const nlohmann::json& jwk, std::string& error) {
   return key;
 }
 
+bool key_fits_hmac(const std::string& secret, Alg alg) {
+  return secret.size() * 8 >= static_cast<std::size_t>(alg_bits(alg));
+}
+
 bool hmac_verify(Alg alg, const Key& key, std::string_view input, std::string_view sig) {
   const EVP_MD* md = sha(alg_bits(alg));
   auto size = static_cast<std::size_t>(EVP_MD_get_size(md));
-  // RFC 7518 §3.2: the key is at least as long as the hash.
-  if (sig.size() != size || key.secret.size() < size) return false;
+  if (sig.size() != size) return false;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!HMAC(md, key.secret.data(), static_cast<int>(key.secret.size()),
@@ -328,6 +331,11 @@ bool family_verifies(Family family, Alg alg) {
       return family == Family::kEd25519 || family == Family::kEd448;
   }
   return false;
+}
+
+bool Key::verifies(Alg a) const {
+  if (!family_verifies(family, a) || (alg && *alg != a)) return false;
+  return family != Family::kHmac || key_fits_hmac(secret, a);
 }
 
 std::optional<std::string> base64url_decode(std::string_view text) {

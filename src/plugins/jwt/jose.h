@@ -53,7 +53,9 @@ struct Key {
   std::string secret;              // kHmac
   std::shared_ptr<EVP_PKEY> pkey;  // the others
 
-  bool verifies(Alg a) const { return family_verifies(family, a) && (!alg || *alg == a); }
+  // The key's family verifies `a`, its `alg` (if any) is `a`, and an HMAC secret is at least as
+  // long as the hash (RFC 7518 §3.2: 32, 48 or 64 bytes).
+  bool verifies(Alg a) const;
 };
 
 // ---- Strict decoding.

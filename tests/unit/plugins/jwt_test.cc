@@ -109,6 +109,14 @@ TEST(JwtConfig, ShowsTheSecretAsStarsAndComparesConfigs) {
   EXPECT_FALSE(a.config->equals(*b.config));
 }
 
+TEST(JwtConfig, AShortSecretIsUsedOnlyByTheHashesItIsLongEnoughFor) {
+  Parsed parsed = parse_yaml("{secret: 0123456789abcdef0123456789abcdef}");  // 32 bytes
+  ASSERT_THAT(parsed.errors, IsEmpty());
+  EXPECT_EQ(parsed.config->to_json(true)["algorithms"], nlohmann::json::array({"HS256"}));
+  EXPECT_FALSE(key_from_secret(std::string(32, 'k'))->verifies(Alg::kHS384));
+  EXPECT_TRUE(key_from_secret(std::string(48, 'k'))->verifies(Alg::kHS384));
+}
+
 TEST(JwtConfig, PrivatePartsOfAJwksAreNeverKept) {
   Parsed parsed = parse_yaml("{jwks_file: " + kFixtures + "jwks_private.json}");
   ASSERT_THAT(parsed.errors, IsEmpty());
