@@ -35,6 +35,7 @@ enum class Alg : uint8_t {
 inline constexpr int kAlgCount = 13;
 std::string_view alg_name(Alg alg);
 std::optional<Alg> parse_alg(std::string_view name);  // "none" and unknown names: nullopt
+int alg_hash_bits(Alg alg);                           // 256, 384 or 512 (EdDSA: 512)
 
 // What a key is, which decides the only algorithms it may verify: an HMAC secret only HS*, an
 // RSA key only RS*/PS*, a P-256 key only ES256, and so on. This is what makes the HS/RS
@@ -66,8 +67,10 @@ std::string base64url_encode(std::string_view bytes);
 // JSON as RFC 8259 with the refusals a security token needs: a key twice in one object,
 // nesting deeper than 16, invalid UTF-8, anything after the value. Never throws.
 std::optional<nlohmann::json> parse_strict_json(std::string_view text);
+// The string member `name` of a JSON object, or null when absent or not a string.
+const std::string* json_string(const nlohmann::json& object, const char* name);
 
-// ---- Keys. Each returns nullopt with the reason in `error`.
+// ---- Keys (jose_keys.cc). Each returns nullopt with the reason in `error`.
 std::optional<Key> key_from_secret(std::string secret);
 // A PEM public key (SubjectPublicKeyInfo, or an X.509 certificate's key).
 std::optional<Key> key_from_pem(std::string_view pem, std::string& error);
