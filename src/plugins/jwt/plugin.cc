@@ -20,10 +20,11 @@ constexpr std::string_view kNoToken = "Bearer";
 constexpr std::string_view kInvalidToken = "Bearer error=\"invalid_token\"";
 constexpr std::string_view kInsufficientScope = "Bearer error=\"insufficient_scope\"";
 
-// Per worker: tokens this plugin verified, by the whole token. Bounded; an entry is used only
-// with the key set it was verified with and never past its `exp`.
-constexpr std::size_t kCacheEntries = 4096;
-constexpr std::size_t kCachesPerWorker = 64;  // plugins (routes) with a cache on one worker
+// Per worker: the tokens verified, by plugin and whole token, in one bounded map for every route
+// of the worker (so many routes with jwt share the bound instead of each clearing the others').
+// An entry is used only with the key set it was verified with and never past its `exp`; entries
+// of plugins gone with an old snapshot are evicted like any other.
+constexpr std::size_t kCacheEntries = 16384;
 
 struct CachedToken {
   uint64_t key_version = 0;
@@ -31,15 +32,35 @@ struct CachedToken {
   Accepted accepted;
 };
 
-using TokenCache = std::unordered_map<std::string, CachedToken>;
+struct CacheKey {
+  uint64_t plugin = 0;
+  std::string token;
+};
+struct CacheKeyView {  // looked up without copying the token
+  uint64_t plugin = 0;
+  std::string_view token;
+};
+struct CacheHash {
+  using is_transparent = void;
+  std::size_t operator()(const CacheKeyView& k) const {
+    return std::hash<std::string_view>{}(k.token) ^ (k.plugin * 0x9e3779b97f4a7c15ULL);
+  }
+  std::size_t operator()(const CacheKey& k) const {
+    return (*this)(CacheKeyView{k.plugin, k.token});
+  }
+};
+struct CacheEqual {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return a.plugin == b.plugin && std::string_view(a.token) == std::string_view(b.token);
+  }
+};
+using TokenCache = std::unordered_map<CacheKey, CachedToken, CacheHash, CacheEqual>;
 
-TokenCache& cache_for(uint64_t plugin_id) {
-  thread_local std::unordered_map<uint64_t, TokenCache> caches;
-  auto it = caches.find(plugin_id);
-  if (it != caches.end()) return it->second;
-  // Plugins of old snapshots leave their caches behind; start over rather than grow.
-  if (caches.size() >= kCachesPerWorker) caches.clear();
-  return caches[plugin_id];
+TokenCache& worker_cache() {
+  thread_local TokenCache cache;
+  return cache;
 }
 
 int64_t unix_now() {
@@ -129,9 +150,9 @@ class Jwt final : public Plugin {
       return Verdict::refuse(http::Error::kUnauthorized, "missing bearer token");
     }
     int64_t now = unix_now();
-    TokenCache& cache = cache_for(id_);
+    TokenCache& cache = worker_cache();
     uint64_t version = store_->version();
-    auto hit = cache.find(std::string(*token));
+    auto hit = cache.find(CacheKeyView{id_, *token});
     if (hit != cache.end()) {
       if (hit->second.key_version == version && now < hit->second.good_until) {
         apply(c, hit->second.accepted);
@@ -152,7 +173,7 @@ class Jwt final : public Plugin {
     }
     apply(c, accepted);
     if (cache.size() >= kCacheEntries) cache.erase(cache.begin());
-    cache.emplace(std::string(*token),
+    cache.emplace(CacheKey{id_, std::string(*token)},
                   CachedToken{keys->version, checked.good_until, std::move(accepted)});
     return Verdict::next();
   }

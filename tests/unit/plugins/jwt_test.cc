@@ -318,6 +318,13 @@ TEST_F(JwtTest, TokenSourcesAreTriedInOrder) {
   EXPECT_EQ(bearer(t).message, "missing bearer token");
 }
 
+TEST_F(JwtTest, TheWorkersCacheKeepsEachRoutesVerdictsApart) {
+  configure("{jwks_file: " + kFixtures + "jwks.json}");
+  ASSERT_EQ(bearer(token("pyjwt_RS256")).kind, Verdict::Kind::kContinue);  // cached for this one
+  configure("{jwks_file: " + kFixtures + "jwks.json, required_scopes: [admin]}");
+  EXPECT_EQ(bearer(token("pyjwt_RS256")).error, http::Error::kForbidden);
+}
+
 TEST_F(JwtTest, ARefusedTokenIsNotCached) {
   configure("{jwks_file: " + kFixtures + "jwks.json, required_scopes: [admin]}");
   EXPECT_EQ(bearer(token("pyjwt_RS256")).error, http::Error::kForbidden);
