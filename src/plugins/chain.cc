@@ -12,6 +12,8 @@
 #include "plugins/headers/plugin.h"
 #include "plugins/ip_restriction/config.h"
 #include "plugins/ip_restriction/plugin.h"
+#include "plugins/jwt/config.h"
+#include "plugins/jwt/plugin.h"
 #include "plugins/key_auth/config.h"
 #include "plugins/key_auth/plugin.h"
 #include "plugins/request_size/config.h"
@@ -36,6 +38,7 @@ const Registration kPlugins[] = {
     {"cors", cors::parse, cors::make},
     {"key_auth", key_auth::parse, key_auth::make},
     {"acl", acl::parse, acl::make},
+    {"jwt", jwt::parse, jwt::make},
     {"request_size", request_size::parse, request_size::make},
     {"headers", headers::parse, headers::make},
 };

@@ -13,6 +13,7 @@ Consumers::Consumers(const std::vector<config::Consumer>& consumers) {
   std::random_device random;
   seed_ = (static_cast<uint64_t>(random()) << 32) | random();
   for (const config::Consumer& consumer : consumers) {
+    by_name_.emplace(consumer.name, &consumer);
     for (const std::string& key : consumer.keys) by_hash_.emplace(hash(key), Entry{key, &consumer});
   }
 }
@@ -28,6 +29,11 @@ const config::Consumer* Consumers::by_key(std::string_view key) const {
     }
   }
   return nullptr;
+}
+
+const config::Consumer* Consumers::by_name(std::string_view name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : it->second;
 }
 
 }  // namespace turnpike::plugins

@@ -22,6 +22,8 @@ class Consumers {
   // with a seed drawn for each build (which bucket a key falls in tells an observer nothing about
   // the stored keys); the candidates there are compared whole, in constant time.
   const config::Consumer* by_key(std::string_view key) const;
+  // The consumer of this name, or null (a token's consumer_claim naming a configured consumer).
+  const config::Consumer* by_name(std::string_view name) const;
 
  private:
   struct Entry {
@@ -35,6 +37,7 @@ class Consumers {
 
   uint64_t seed_ = 0;
   std::unordered_multimap<uint64_t, Entry, Identity> by_hash_;
+  std::unordered_map<std::string_view, const config::Consumer*> by_name_;
 };
 
 }  // namespace turnpike::plugins

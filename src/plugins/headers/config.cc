@@ -16,19 +16,6 @@ bool is_tchar(unsigned char c) {
   return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-// Records at `at` why `name` cannot be edited; true when it can.
-bool check_name(const config::Reader& at, const std::string& name) {
-  if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
-    at.error("invalid header name \"" + name + "\"");
-    return false;
-  }
-  if (const char* why = protected_header(name)) {
-    at.error("cannot edit \"" + name + "\": " + why);
-    return false;
-  }
-  return true;
-}
-
 bool check_value(const config::Reader& at, const std::string& value) {
   bool control = std::any_of(value.begin(), value.end(),
                              [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; });
@@ -41,7 +28,7 @@ void read_map(const config::Reader& map, std::vector<std::pair<std::string, std:
   if (!entries) return;
   for (const auto& [name, at] : *entries) {
     std::optional<std::string> value = at.string();
-    if (value && check_name(at, name) && check_value(at, *value)) {
+    if (value && check_header_name(at, name) && check_value(at, *value)) {
       out.emplace_back(name, std::move(*value));
     }
   }
@@ -55,7 +42,7 @@ Edits read_edits(const config::Reader& block) {
   config::Reader remove = block.child("remove");
   if (auto names = remove.string_list()) {
     for (std::size_t i = 0; i < names->size(); ++i) {
-      if (check_name(remove.index(i), (*names)[i])) edits.remove.push_back((*names)[i]);
+      if (check_header_name(remove.index(i), (*names)[i])) edits.remove.push_back((*names)[i]);
     }
   }
   return edits;
@@ -83,6 +70,18 @@ nlohmann::json edits_json(const Edits& e, bool redact) {
 }
 
 }  // namespace
+
+bool check_header_name(const config::Reader& at, const std::string& name) {
+  if (name.empty() || !std::all_of(name.begin(), name.end(), is_tchar)) {
+    at.error("invalid header name \"" + name + "\"");
+    return false;
+  }
+  if (const char* why = protected_header(name)) {
+    at.error("cannot edit \"" + name + "\": " + why);
+    return false;
+  }
+  return true;
+}
 
 bool Config::equals(const config::PluginConfig& other) const {
   auto* o = dynamic_cast<const Config*>(&other);

@@ -32,4 +32,8 @@ struct Config final : config::PluginConfig {
 // hold control characters other than HTAB (no CR/LF injection).
 std::shared_ptr<const config::PluginConfig> parse(const config::Reader& block);
 
+// Records at `at` why `name` cannot be written into a request or response head (not a token, or
+// a field no edit may touch); true when it can. Shared with plugins that set fields (jwt).
+bool check_header_name(const config::Reader& at, const std::string& name);
+
 }  // namespace turnpike::plugins::headers
