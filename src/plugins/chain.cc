@@ -10,6 +10,8 @@
 #include "plugins/headers/plugin.h"
 #include "plugins/ip_restriction/config.h"
 #include "plugins/ip_restriction/plugin.h"
+#include "plugins/rate_limit/config.h"
+#include "plugins/rate_limit/plugin.h"
 #include "plugins/request_size/config.h"
 #include "plugins/request_size/plugin.h"
 
@@ -30,6 +32,7 @@ const Registration kPlugins[] = {
     {"access_log", access_log::parse, nullptr},
     {"ip_restriction", ip_restriction::parse, ip_restriction::make},
     {"cors", cors::parse, cors::make},
+    {"rate_limit", rate_limit::parse, rate_limit::make},
     {"request_size", request_size::parse, request_size::make},
     {"headers", headers::parse, headers::make},
 };

@@ -105,6 +105,8 @@ struct Context {
   // addresses); unknown when X-Forwarded-For from a trusted proxy names no IP literal.
   std::array<uint8_t, 16> client_address{};
   bool client_address_known = false;
+  // The consumer an authentication plugin named (key_auth, jwt); empty when none did.
+  std::string_view consumer;
   bool has_body = false;
   bool length_known = false;   // Content-Length framing: content_length is the body's size
   uint64_t content_length = 0;
