@@ -8,11 +8,18 @@
 
 #include <algorithm>
 #include <bit>
+#include <thread>
 
 namespace turnpike::plugins::rate_limit {
 namespace {
 
-void cpu_relax() {
+// Waits a moment for the thread placing a key to finish its three stores; yields the CPU now and
+// then in case that thread was preempted in between.
+void wait_for_placement(unsigned& spins) {
+  if (++spins % 64 == 0) {
+    std::this_thread::yield();
+    return;
+  }
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #endif
@@ -87,6 +94,7 @@ Limiter::Placed Limiter::place(Slot* group, uint64_t key, int64_t now_ns, Decisi
 
 Decision Limiter::take(uint64_t key, int64_t now_ns) {
   Slot* group = &slots()[(key & mask_) * kWays];
+  unsigned spins = 0;
   for (;;) {
     Slot* s = find(group, key);
     if (!s) {
@@ -103,8 +111,8 @@ Decision Limiter::take(uint64_t key, int64_t now_ns) {
       return d;
     }
     int64_t tat = s->tat.load();
-    if (tat == kBusy) {  // the slot is being given to a key (maybe this one): a few stores
-      cpu_relax();
+    if (tat == kBusy) {  // the slot is being given to a key (maybe this one)
+      wait_for_placement(spins);
       continue;
     }
     if (s->key.load() != key) continue;  // given to another key since find()
