@@ -2,6 +2,7 @@
 eight connections, the 429 of SPEC §5 with Retry-After, RateLimit-* on every response of the
 route (refusals and upstream errors included), keys counted apart, the counter of SPEC §7, state
 kept across a reload that leaves the plugin's configuration alone, and `policy: redis` refused."""
+import json
 import threading
 import time
 
@@ -163,6 +164,35 @@ def test_a_reload_keeps_the_state_of_an_unchanged_limit(env):
     api.wait_generation(generation + 1)
     assert_error(gw.request("GET", "/kept/x"), 429, "rate_limited")  # the same bucket
     assert gw.request("GET", "/changed/x").status == 200  # a new limit starts full
+
+
+def test_at_the_bound_new_keys_pass_uncounted_and_are_logged(gateway, upstream):
+    up = upstream(echo)
+    gw = gateway("""
+        server:
+          listeners: [{name: public, address: "$listen"}]
+        routes:
+          - name: r
+            paths: ["/**"]
+            upstream: "$up"
+            plugins:
+              rate_limit: {limit: 1, window: 1h, key: "header:X-Tenant", max_keys: 1}
+    """, up=up.url)
+
+    def get(tenant):
+        return gw.request("GET", "/x", headers=[("X-Tenant", tenant)])
+
+    for i in range(16):  # max_keys 1: one group of 16 slots, each now held for an hour
+        assert get(f"t{i}").status == 200
+    for _ in range(3):
+        resp = get("t16")
+        assert resp.status == 200, resp  # no slot: let through, uncounted
+        assert int_field(resp, "RateLimit-Limit") == 1
+    assert_error(get("t0"), 429, "rate_limited")  # keys with a slot stay limited
+    warnings = [json.loads(line) for line in gw.stderr_path.read_text().splitlines()
+                if "rate_limit:" in line]
+    assert len(warnings) == 1, warnings  # at most one line every 10 s
+    assert warnings[0]["level"] == "warn" and warnings[0]["untracked_total"] == "1"
 
 
 @pytest.mark.parametrize("block,message", [
