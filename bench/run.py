@@ -226,7 +226,7 @@ def run_idle(bench: Bench, servers: dict[str, Server], args) -> None:
     if args.idle_conns <= 0:
         return
     for name, server in servers.items():
-        if not server.alive() or name == "turnpike-log":  # the same process model as turnpike
+        if not server.alive() or name in targets.VARIANTS:  # the same process model as turnpike
             continue
         log(f"idle test {name}: {args.idle_conns} keep-alive connections")
         try:

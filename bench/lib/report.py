@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .results import (METRICS, RATIO_METRICS, Bench, median_of, median_ratio,
                       round_ratios)
+from .targets import VARIANTS
 
 
 def fmt(metric: str, v: float | None) -> str:
@@ -70,30 +71,32 @@ def _ratio_table(bench: Bench) -> list[str]:
              "| ratio | metric | " + " | ".join(f"round {r}" for r in rounds) + " | median |",
              "|---|---|" + "---:|" * (len(rounds) + 1)]
     if "nginx" not in bench.measured() or not others:
-        return lines[:2] + ["No ratios: nginx and at least one other target must be measured.", ""]
-    for t in others:
-        for metric in RATIO_METRICS:
-            rs = round_ratios(bench, t, metric)
-            med = median_ratio(bench, t, metric)
-            cells = [f"{rs[r]:.2f}" if r in rs else "—" for r in rounds]
-            better = "higher" if METRICS[metric][3] else "lower"
-            label = {"rps": "req/s", "cpu": "CPU µs/req", "p99": "p99 latency"}[metric]
-            lines.append(f"| {t}/nginx | {label} ({better} is better) | " + " | ".join(cells)
-                         + f" | **{'—' if med is None else f'{med:.2f}'}** |")
-    lines.append("")
-    if {"turnpike", "turnpike-log"} <= set(bench.measured()):
-        lines += ["## What the access log costs", "",
-                  "`turnpike-log` is turnpike with its access log written to a file (one JSON line "
-                  "per request, through the per-worker ring and the writer thread); each cell "
-                  "divides its figure by turnpike's (log off) from the same round.", "",
+        lines = lines[:2] + ["No ratios: nginx and at least one other target must be measured.", ""]
+    else:
+        for t in others:
+            for metric in RATIO_METRICS:
+                rs = round_ratios(bench, t, metric)
+                med = median_ratio(bench, t, metric)
+                cells = [f"{rs[r]:.2f}" if r in rs else "—" for r in rounds]
+                better = "higher" if METRICS[metric][3] else "lower"
+                label = {"rps": "req/s", "cpu": "CPU µs/req", "p99": "p99 latency"}[metric]
+                lines.append(f"| {t}/nginx | {label} ({better} is better) | " + " | ".join(cells)
+                             + f" | **{'—' if med is None else f'{med:.2f}'}** |")
+        lines.append("")
+    for variant, (_, heading, adds, _) in VARIANTS.items():
+        if not {"turnpike", variant} <= set(bench.measured()):
+            continue
+        lines += [f"## {heading}", "",
+                  f"`{variant}` is turnpike with {adds}; each cell divides its figure by "
+                  "turnpike's from the same round.", "",
                   "| ratio | metric | " + " | ".join(f"round {r}" for r in rounds) + " | median |",
                   "|---|---|" + "---:|" * (len(rounds) + 1)]
         for metric in RATIO_METRICS:
-            rs = round_ratios(bench, "turnpike-log", metric, base="turnpike")
-            med = median_ratio(bench, "turnpike-log", metric, base="turnpike")
+            rs = round_ratios(bench, variant, metric, base="turnpike")
+            med = median_ratio(bench, variant, metric, base="turnpike")
             cells = [f"{rs[r]:.2f}" if r in rs else "—" for r in rounds]
             label = {"rps": "req/s", "cpu": "CPU µs/req", "p99": "p99 latency"}[metric]
-            lines.append(f"| turnpike-log/turnpike | {label} | " + " | ".join(cells)
+            lines.append(f"| {variant}/turnpike | {label} | " + " | ".join(cells)
                          + f" | **{'—' if med is None else f'{med:.2f}'}** |")
         lines.append("")
     return lines
@@ -237,13 +240,15 @@ def summary(bench: Bench) -> str:
                 parts.append(f"{metric if metric != 'cpu' else 'CPU us/req'} "
                              f"{'—' if v is None else f'{v:.2f}'}")
             L.append(f"  {t}/nginx: " + ", ".join(parts))
-    if {"turnpike", "turnpike-log"} <= set(bench.measured()):
+    for variant, (_, _, _, short) in VARIANTS.items():
+        if not {"turnpike", variant} <= set(bench.measured()):
+            continue
         parts = []
         for metric in RATIO_METRICS:
-            v = median_ratio(bench, "turnpike-log", metric, base="turnpike")
+            v = median_ratio(bench, variant, metric, base="turnpike")
             parts.append(f"{metric if metric != 'cpu' else 'CPU us/req'} "
                          f"{'—' if v is None else f'{v:.2f}'}")
-        L.append("  access log cost, turnpike-log/turnpike: " + ", ".join(parts))
+        L.append(f"  {short}, {variant}/turnpike: " + ", ".join(parts))
     for t, res in bench.idle.items():
         for prob in res.problems():
             L.append(f"idle test {t}: {prob}")

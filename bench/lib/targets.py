@@ -23,7 +23,18 @@ _PREFIX = "turnpike bench origin: the same fixed body for every request "
 ORIGIN_BODY = _PREFIX + "." * (99 - len(_PREFIX)) + "\n"
 assert len(ORIGIN_BODY) == 100, len(ORIGIN_BODY)
 
-PROXIES = ("nginx", "haproxy", "turnpike", "turnpike-log")
+PROXIES = ("nginx", "haproxy", "turnpike", "turnpike-log", "turnpike-ratelimit")
+
+# turnpike with one thing switched on, compared with plain turnpike in the same rounds: its
+# config template, and for RESULTS.md a heading, what it adds, and a short label.
+VARIANTS = {
+    "turnpike-log": ("turnpike-log.yaml", "What the access log costs",
+                     "its access log written to a file (one JSON line per request, through the "
+                     "per-worker ring and the writer thread)", "access log cost"),
+    "turnpike-ratelimit": ("turnpike-ratelimit.yaml", "What a rate limit costs",
+                           "a local `rate_limit` on every request (`key: ip`, set high enough "
+                           "that nothing is refused)", "rate limit cost"),
+}
 
 
 def render(template: str, dest: Path, **values) -> Path:
@@ -67,8 +78,8 @@ def proxy_server(name: str, out: Path, origin_port: int, nofile: int, maxconn: i
     if name == "turnpike":
         conf = render("turnpike.yaml", prefix / "turnpike.yaml", **values)
         return Server(name, [turnpike_bin, "--config", str(conf)], prefix, port)
-    if name == "turnpike-log":  # the same with its access log written to a file
-        conf = render("turnpike-log.yaml", prefix / "turnpike.yaml", **values)
+    if name in VARIANTS:  # the same with one thing switched on
+        conf = render(VARIANTS[name][0], prefix / "turnpike.yaml", **values)
         return Server(name, [turnpike_bin, "--config", str(conf)], prefix, port)
     raise ValueError(name)
 
@@ -147,5 +158,6 @@ def versions(turnpike_bin: str) -> dict[str, str]:
         v["turnpike"] = _first_line([turnpike_bin, "version"])
     else:
         v["turnpike"] = f"(no binary at {turnpike_bin})"
-    v["turnpike-log"] = v["turnpike"]
+    for name in VARIANTS:
+        v[name] = v["turnpike"]
     return v

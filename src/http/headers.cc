@@ -1,7 +1,9 @@
 // Header classification and case-insensitive helpers (see headers.h).
 #include "http/headers.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
 
 namespace turnpike::http {
@@ -67,6 +69,13 @@ HeaderId classify_header(std::string_view name) {
   const Known* k = kIndex.slots[Index::key(name.size(), lower(name[0]))];
   if (k && iequals(name, k->name)) return k->id;
   return HeaderId::kOther;
+}
+
+bool is_token(std::string_view text) {
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !text.empty() && std::all_of(text.begin(), text.end(), [&](unsigned char c) {
+    return std::isalnum(c) || kSymbols.find(static_cast<char>(c)) != std::string_view::npos;
+  });
 }
 
 bool has_token(std::string_view list, std::string_view token) {

@@ -50,6 +50,8 @@ inline bool iequals(std::string_view a, std::string_view b) {
 }
 // True if the comma-separated token list `list` holds `token` (case-insensitive).
 bool has_token(std::string_view list, std::string_view token);
+// True if `text` is an RFC 9110 token: what a method or a header name is made of.
+bool is_token(std::string_view text);
 
 // True if `authority` is a valid `uri-host[:port]` (RFC 3986 §3.2.2-3): a reg-name (unreserved,
 // sub-delims, pct-encoded), an IPv4 address or a bracketed IPv6 literal, then an optional port of

@@ -16,6 +16,8 @@
 #include "plugins/jwt/plugin.h"
 #include "plugins/key_auth/config.h"
 #include "plugins/key_auth/plugin.h"
+#include "plugins/rate_limit/config.h"
+#include "plugins/rate_limit/plugin.h"
 #include "plugins/request_size/config.h"
 #include "plugins/request_size/plugin.h"
 
@@ -39,6 +41,7 @@ const Registration kPlugins[] = {
     {"key_auth", key_auth::parse, key_auth::make},
     {"acl", acl::parse, acl::make},
     {"jwt", jwt::parse, jwt::make},
+    {"rate_limit", rate_limit::parse, rate_limit::make},
     {"request_size", request_size::parse, request_size::make},
     {"headers", headers::parse, headers::make},
 };

@@ -36,6 +36,7 @@ inline constexpr Step kOrder[] = {
     {"request_size", Phase::kRequest, "checked before the body is streamed upstream"},
     {"headers", Phase::kRequest, "request headers are rewritten last, just before the upstream"},
     {"cors", Phase::kResponse, "CORS headers go on every response, the gateway's refusals included"},
+    {"rate_limit", Phase::kResponse, "RateLimit-* on every response, refusals included"},
     {"headers", Phase::kResponse, "response edits come after every other plugin's, so they win"},
     {"access_log", Phase::kLog, "runs after the response, so it sees the final status"},
 };

@@ -5,7 +5,7 @@
 
 #include <random>
 
-#include "routing/fast_hash.h"
+#include "text/fast_hash.h"
 
 namespace turnpike::plugins {
 
@@ -18,7 +18,7 @@ Consumers::Consumers(const std::vector<config::Consumer>& consumers) {
   }
 }
 
-uint64_t Consumers::hash(std::string_view key) const { return routing::fast_hash(key, seed_); }
+uint64_t Consumers::hash(std::string_view key) const { return text::fast_hash(key, seed_); }
 
 const config::Consumer* Consumers::by_key(std::string_view key) const {
   auto [first, last] = by_hash_.equal_range(hash(key));

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "http/errors.h"
 #include "observe/access_log.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
@@ -195,6 +196,9 @@ void record_request(Exchange& x) {
   observe::RouteCounters& route = e.metrics().route(x.route ? x.route->metrics_id : 0);
   route.count(observe::method_label(x.request.method), x.status);
   route.duration.observe(seconds);
+  if (!x.error.empty() && x.error == http::code_of(http::Error::kRateLimited)) {
+    ++route.rate_limited;
+  }
   double upstream_ms = -1;
   if (x.target && x.route && x.route->group) {
     net::Clock::time_point end = x.upstream_finished > x.upstream_started ? x.upstream_finished

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "routing/fast_hash.h"
+#include "text/fast_hash.h"
 #include "routing/host.h"
 #include "routing/pattern.h"
 #include "routing/router.h"
@@ -68,7 +68,7 @@ bool terminal_before(const CompiledRoute& a, uint32_t a_index, const CompiledRou
 // Lets a HostMap be searched with a string_view (no std::string built per request).
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view text) const { return fast_hash(text); }
+  size_t operator()(std::string_view s) const { return text::fast_hash(s); }
 };
 using HostMap = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "routing/fast_hash.h"
+#include "text/fast_hash.h"
 #include "routing/huge_pages.h"
 #include "routing/pattern.h"
 
@@ -89,7 +89,7 @@ class SegmentTree {
 
   static uint64_t edge_hash(uint32_t parent, std::string_view label) {
     // Never 0, the empty mark; the bit set is one the slot index never uses.
-    return fast_hash(label, parent) | (uint64_t{1} << 63);
+    return text::fast_hash(label, parent) | (uint64_t{1} << 63);
   }
 
   bool same_label(const Edge& edge, std::string_view label) const {

@@ -6,7 +6,7 @@ answered by the gateway, edits land on both sides, and CORS headers are on every
 import pytest
 
 from support.client import assert_error, chunked, refused_port
-from support.gateway import run_cli
+from support.gateway import validate_plugin
 from support.upstream import echo, response_head
 
 CONFIG = """
@@ -265,18 +265,7 @@ def test_headers_response_edits_on_gateway_errors(fresh):
     ("{request: {set: {'Bad Name': x}}}", 'invalid header name "Bad Name"'),
 ])
 def test_headers_config_refuses_protected_names_and_injection(tmp_path, block, message):
-    path = tmp_path / "gw.yaml"
-    path.write_text(f"""
-server:
-  listeners: [{{name: public, address: "127.0.0.1:1"}}]
-routes:
-  - name: r
-    path: /x
-    upstream: builtin:echo
-    plugins:
-      headers: {block}
-""")
-    result = run_cli("validate", "--config", str(path))
+    result = validate_plugin(tmp_path, "headers", block)
     assert result.returncode == 1, result
     assert "routes[0].plugins.headers" in result.stderr, result.stderr
     assert message in result.stderr, result.stderr

@@ -11,14 +11,6 @@
 namespace turnpike::plugins::cors {
 namespace {
 
-// RFC 9110 token: what a method or a header name is made of.
-bool is_token(std::string_view text) {
-  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
-  return !text.empty() && std::all_of(text.begin(), text.end(), [&](unsigned char c) {
-    return std::isalnum(c) || kSymbols.find(static_cast<char>(c)) != std::string_view::npos;
-  });
-}
-
 // The Origin a browser sends: scheme "://" host [":" port], or "null" (opaque origins).
 bool is_origin(std::string_view text) {
   if (text == "*" || text == "null") return true;
@@ -75,10 +67,10 @@ std::shared_ptr<const config::PluginConfig> parse(const config::Reader& block) {
             ": give scheme://host[:port] without a path, or \"*\"");
   if (origins.is_list() && out->origins.empty()) origins.error("must list at least one origin");
   config::Reader methods = block.child("methods");
-  read_list(methods, out->methods, is_token, "method");
+  read_list(methods, out->methods, http::is_token, "method");
   if (methods.is_list() && out->methods.empty()) methods.error("must list at least one method");
-  read_list(block.child("headers"), out->headers, is_token, "header name");
-  read_list(block.child("expose_headers"), out->expose_headers, is_token, "header name");
+  read_list(block.child("headers"), out->headers, http::is_token, "header name");
+  read_list(block.child("expose_headers"), out->expose_headers, http::is_token, "header name");
   if (auto credentials = block.child("credentials").boolean()) out->credentials = *credentials;
   if (auto max_age = block.child("max_age").duration(config::Reader::Zero::kAllow)) {
     out->max_age = *max_age;

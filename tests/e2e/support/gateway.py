@@ -276,3 +276,19 @@ def run_cli(*args: str, timeout: float = 10.0, cwd=None) -> subprocess.Completed
     """`turnpike ARGS...` to completion (with a deadline)."""
     return subprocess.run([binary(), *args], capture_output=True, text=True, timeout=timeout,
                           cwd=cwd, stdin=subprocess.DEVNULL)
+
+
+def validate_plugin(tmp_path: Path, plugin: str, block: str) -> subprocess.CompletedProcess:
+    """`turnpike validate` of a one-route config (routes[0]) whose route has `plugin: block`."""
+    path = tmp_path / "gw.yaml"
+    path.write_text(f"""
+server:
+  listeners: [{{name: public, address: "127.0.0.1:1"}}]
+routes:
+  - name: r
+    path: /x
+    upstream: builtin:echo
+    plugins:
+      {plugin}: {block}
+""")
+    return run_cli("validate", "--config", str(path))

@@ -207,6 +207,17 @@ TEST(HeaderEditsTest, SetRemoveAndAddCompose) {
   EXPECT_FALSE(edits.drops("X-B"));  // add keeps the original
 }
 
+TEST(HeaderEditsTest, DropsComparesTheWholeName) {
+  // A plugin asking about its own name constant is answered without a byte compare; a shorter
+  // view of the same bytes is another name.
+  static constexpr std::string_view kName = "X-Limit-Total";
+  HeaderEdits edits;
+  edits.set(kName, "1");
+  EXPECT_TRUE(edits.drops(kName));
+  EXPECT_TRUE(edits.drops("x-limit-total"));
+  EXPECT_FALSE(edits.drops(kName.substr(0, 7)));
+}
+
 TEST(ProtectedHeaderTest, FramingAddressingAndGatewayFields) {
   for (const char* name : {"Content-Length", "transfer-encoding", "Connection", "Host",
                            "X-Forwarded-For", "X-Request-Id", "traceparent", "Upgrade", "TE"}) {

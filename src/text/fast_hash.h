@@ -1,4 +1,4 @@
-// A hash for the short strings the lookup hashes (path segments, host names): eight bytes per
+// A hash for short strings (path segments, host names, rate limit keys): eight bytes per
 // multiply, inlined, where std::hash makes an out-of-line call to a byte-oriented murmur.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string_view>
 
-namespace turnpike::routing {
+namespace turnpike::text {
 
 inline uint64_t fast_hash(std::string_view text, uint64_t seed = 0) {
   constexpr uint64_t kMul = 0x9E3779B97F4A7C15ull;
@@ -30,4 +30,4 @@ inline uint64_t fast_hash(std::string_view text, uint64_t seed = 0) {
   return mix(h ^ (h >> 31));
 }
 
-}  // namespace turnpike::routing
+}  // namespace turnpike::text
