@@ -32,9 +32,7 @@ Parsed parse_yaml(const std::string& yaml) {
 class CorsConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(CorsConfigTest, IsRefusedAtItsPath) {
-  Parsed parsed = parse_yaml(GetParam().yaml);
-  EXPECT_EQ(parsed.config, nullptr);
-  EXPECT_THAT(parsed.errors, ElementsAre(GetParam().error));
+  testing_util::expect_refused(parse, GetParam(), "plugins.cors");
 }
 
 INSTANTIATE_TEST_SUITE_P(

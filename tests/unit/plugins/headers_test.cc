@@ -31,9 +31,7 @@ Parsed parse_yaml(const std::string& yaml) {
 class HeadersConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(HeadersConfigTest, IsRefusedAtItsPath) {
-  Parsed parsed = parse_yaml(GetParam().yaml);
-  EXPECT_EQ(parsed.config, nullptr);
-  EXPECT_THAT(parsed.errors, ElementsAre(GetParam().error));
+  testing_util::expect_refused(parse, GetParam(), "plugins.headers");
 }
 
 INSTANTIATE_TEST_SUITE_P(

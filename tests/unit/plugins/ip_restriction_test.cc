@@ -32,9 +32,7 @@ Parsed parse_yaml(const std::string& yaml) {
 class IpRestrictionConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(IpRestrictionConfigTest, IsRefusedAtItsPath) {
-  Parsed parsed = parse_yaml(GetParam().yaml);
-  EXPECT_EQ(parsed.config, nullptr);
-  EXPECT_THAT(parsed.errors, ElementsAre(GetParam().error));
+  testing_util::expect_refused(parse, GetParam(), "plugins.ip_restriction");
 }
 
 INSTANTIATE_TEST_SUITE_P(

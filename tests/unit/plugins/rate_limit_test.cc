@@ -38,9 +38,7 @@ Parsed parse_yaml(const std::string& yaml) {
 class RateLimitConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(RateLimitConfigTest, IsRefusedAtItsPath) {
-  Parsed parsed = parse_yaml(GetParam().yaml);
-  EXPECT_EQ(parsed.config, nullptr);
-  EXPECT_THAT(parsed.errors, ElementsAre(GetParam().error));
+  testing_util::expect_refused(parse, GetParam(), "plugins.rate_limit");
 }
 
 INSTANTIATE_TEST_SUITE_P(

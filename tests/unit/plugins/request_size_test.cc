@@ -39,9 +39,7 @@ TEST(RequestSizeConfig, ReadsSizesWithUnits) {
 class RequestSizeConfigTest : public ::testing::TestWithParam<BadConfig> {};
 
 TEST_P(RequestSizeConfigTest, IsRefusedAtItsPath) {
-  Parsed parsed = parse_yaml(GetParam().yaml);
-  EXPECT_EQ(parsed.config, nullptr);
-  EXPECT_THAT(parsed.errors, ElementsAre(GetParam().error));
+  testing_util::expect_refused(parse, GetParam(), "plugins.request_size");
 }
 
 INSTANTIATE_TEST_SUITE_P(
