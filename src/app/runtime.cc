@@ -15,6 +15,7 @@
 #include "config/plugin_catalog.h"
 #include "observe/log.h"
 #include "plugins/chain.h"
+#include "routing/pattern.h"
 
 #ifndef TURNPIKE_VERSION
 #define TURNPIKE_VERSION "dev"
@@ -82,6 +83,7 @@ config::LoadOptions load_options(const std::string& source, const config::Config
   }();
   config::LoadOptions options;
   options.plugins = catalog;
+  options.path_pattern_error = routing::pattern_error;
   options.source = source;
   options.running = running;
   return options;

@@ -121,7 +121,8 @@ void parse_document(const Reader& root, const LoadOptions& options, Config& conf
   detail::parse_upstreams(root.child("upstreams"), config.upstreams, declared);
   parse_consumers(root.child("consumers"), options.running, config.consumers);
   config.plugins = catalog.parse(root.child("plugins"));
-  detail::parse_routes(root.child("routes"), catalog, declared, config);
+  detail::parse_routes(root.child("routes"), catalog, declared, options.path_pattern_error,
+                       config);
 }
 
 }  // namespace
