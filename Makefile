@@ -9,8 +9,8 @@ PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR    ?=
 
-.PHONY: all deps deps-build deps-test deps-bench configure build run test unit e2e bench install \
-        clean
+.PHONY: all deps deps-build deps-test deps-bench configure build run test unit e2e test-asan \
+        bench install clean
 
 all: build
 
@@ -44,6 +44,18 @@ unit:
 
 e2e:
 	TURNPIKE_BIN=$(CURDIR)/$(BUILD)/turnpike $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+
+# Every unit test and the whole e2e suite again, against a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer (preset asan, build/asan): any finding stops the process that made
+# it, and a gateway that dies fails its test. Leaks are reported at exit.
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TURNPIKE_SANITIZED=1
+test-asan: deps-test
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	$(ASAN_ENV) ctest --preset asan -j $(JOBS) --timeout 300
+	$(ASAN_ENV) TURNPIKE_BIN=$(CURDIR)/build/asan/turnpike $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/e2e
 
 # Side by side with nginx and HAProxy (bench/RESULTS.md), then the reload benchmark
 # (bench/RELOAD.md).
