@@ -22,6 +22,8 @@ class HeadWriter {
   explicit HeadWriter(net::Buffer& out) : out_(out), start_(out.write_ptr()) {}
 
   void add(std::string_view text) {
+    // An empty view may have no data at all, and memcpy from null is undefined even for 0 bytes.
+    if (text.empty()) return;
     if (text.size() > out_.writable()) {
       overflow_ = true;
       return;
