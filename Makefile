@@ -9,8 +9,8 @@ PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR    ?=
 
-.PHONY: all deps deps-build deps-test deps-bench configure build run test unit e2e test-asan \
-        bench install clean
+.PHONY: all deps deps-build deps-test deps-bench deps-fuzz configure build run test unit e2e \
+        test-asan fuzz bench install clean
 
 all: build
 
@@ -24,6 +24,8 @@ deps-test:
 	@./scripts/install-deps.sh test
 deps-bench:
 	@./scripts/install-deps.sh bench
+deps-fuzz:
+	@./scripts/install-deps.sh fuzz
 
 configure:
 	@cmake --preset $(PRESET) -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
@@ -56,6 +58,14 @@ test-asan: deps-test
 	$(ASAN_ENV) ctest --preset asan -j $(JOBS) --timeout 300
 	$(ASAN_ENV) TURNPIKE_BIN=$(CURDIR)/build/asan/turnpike $(PY) -m pytest -q -p no:cacheprovider \
 	  tests/e2e
+
+# Every fuzz target (tests/fuzz) for FUZZ_SECONDS each, built with clang's libFuzzer, ASan and
+# UBSan in build/fuzz. `make test` replays the kept inputs without libFuzzer.
+FUZZ_SECONDS ?= 60
+fuzz: deps-fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh build/fuzz
 
 # Side by side with nginx and HAProxy (bench/RESULTS.md), then the reload benchmark
 # (bench/RELOAD.md).
