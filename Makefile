@@ -9,8 +9,8 @@ PREFIX     ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR    ?=
 
-.PHONY: all deps deps-build deps-test deps-bench configure build run test unit e2e bench install \
-        clean
+.PHONY: all deps deps-build deps-test deps-bench deps-fuzz configure build run test unit e2e \
+        test-asan fuzz bench install clean
 
 all: build
 
@@ -24,6 +24,8 @@ deps-test:
 	@./scripts/install-deps.sh test
 deps-bench:
 	@./scripts/install-deps.sh bench
+deps-fuzz:
+	@./scripts/install-deps.sh fuzz
 
 configure:
 	@cmake --preset $(PRESET) -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
@@ -44,6 +46,26 @@ unit:
 
 e2e:
 	TURNPIKE_BIN=$(CURDIR)/$(BUILD)/turnpike $(PY) -m pytest -q -p no:cacheprovider tests/e2e
+
+# Every unit test and the whole e2e suite again, against a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer (preset asan, build/asan): any finding stops the process that made
+# it, and a gateway that dies fails its test. Leaks are reported at exit.
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TURNPIKE_SANITIZED=1
+test-asan: deps-test
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	$(ASAN_ENV) ctest --preset asan -j $(JOBS) --timeout 300
+	$(ASAN_ENV) TURNPIKE_BIN=$(CURDIR)/build/asan/turnpike $(PY) -m pytest -q -p no:cacheprovider \
+	  tests/e2e
+
+# Every fuzz target (tests/fuzz) for FUZZ_SECONDS each, built with clang's libFuzzer, ASan and
+# UBSan in build/fuzz. `make test` replays the kept inputs without libFuzzer.
+FUZZ_SECONDS ?= 60
+fuzz: deps-fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh build/fuzz
 
 # Side by side with nginx and HAProxy (bench/RESULTS.md), then the reload benchmark
 # (bench/RELOAD.md).

@@ -3,6 +3,7 @@
 #   install-deps.sh build   compiler and libraries: enough to build and run (`make run`)
 #   install-deps.sh test    build + unit and end-to-end tests (`make test`)
 #   install-deps.sh bench   build + the benchmark peers and load generator (`make bench`)
+#   install-deps.sh fuzz    build + clang's libFuzzer (`make fuzz`)
 #   install-deps.sh all     everything
 # Safe to run again: packages already present are skipped without touching the network.
 set -euo pipefail
@@ -20,6 +21,10 @@ test_packages=(
   # metrics format check (promtool), and `systemd-analyze verify` of the installed unit
   prometheus systemd
 )
+fuzz_packages=(
+  # libFuzzer, ASan and UBSan runtimes for clang; `time` for the CPU seconds per target
+  clang-14 libclang-rt-14-dev time
+)
 bench_packages=(
   # micro-benchmarks, peers and load generator
   libbenchmark-dev wrk nginx haproxy
@@ -29,8 +34,10 @@ case "${1:-all}" in
   build) packages=("${build_packages[@]}") ;;
   test) packages=("${build_packages[@]}" "${test_packages[@]}") ;;
   bench) packages=("${build_packages[@]}" "${bench_packages[@]}") ;;
-  all) packages=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
-  *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+  fuzz) packages=("${build_packages[@]}" "${fuzz_packages[@]}") ;;
+  all) packages=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}"
+                 "${fuzz_packages[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|fuzz|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -15,6 +15,7 @@
 #include "config/plugin_catalog.h"
 #include "observe/log.h"
 #include "plugins/chain.h"
+#include "routing/pattern.h"
 
 #ifndef TURNPIKE_VERSION
 #define TURNPIKE_VERSION "dev"
@@ -61,7 +62,11 @@ std::string pending_text(const std::vector<config::RestartPending>& pending) {
   std::string out;
   for (const auto& p : pending) {
     if (!out.empty()) out += "; ";
-    out += p.key + ": " + p.wanted.dump() + " (running: " + p.running.dump() + ")";
+    // The loader admits only UTF-8 text; a value that is not must still never throw here.
+    auto text = [](const nlohmann::json& v) {
+      return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    out += p.key + ": " + text(p.wanted) + " (running: " + text(p.running) + ")";
   }
   return out;
 }
@@ -82,6 +87,7 @@ config::LoadOptions load_options(const std::string& source, const config::Config
   }();
   config::LoadOptions options;
   options.plugins = catalog;
+  options.path_pattern_error = routing::pattern_error;
   options.source = source;
   options.running = running;
   return options;

@@ -17,6 +17,11 @@ class PluginCatalog;
 struct LoadOptions {
   // Plugins known to this build; null: any `plugins:` entry is an error.
   const PluginCatalog* plugins = nullptr;
+  // Why a route path pattern is invalid, or "" when it is valid: the router's own parser, given
+  // by the layer that builds routers, so that a route's pattern errors are reported with every
+  // other error of the file. Unset: only the leading '/' is checked here, the rest when the
+  // router is built (after the loader found nothing else wrong).
+  std::function<std::string(std::string_view)> path_pattern_error;
   // ${NAME} lookup; unset: the process environment.
   std::function<std::optional<std::string>(const std::string&)> env;
   // The configuration running now, if any. A secret written as "***" (as GET /config shows

@@ -2,6 +2,7 @@
 // Each reads its section through a Reader, fills the model and records errors; none throws.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -48,7 +49,10 @@ std::optional<std::string> resolve_upstream(const Reader& value,
                                             const std::set<std::string>& declared);
 
 // loader_routes.cc
+// `pattern_error`: LoadOptions::path_pattern_error (may be empty).
 void parse_routes(const Reader& section, const PluginCatalog& catalog,
-                  const std::set<std::string>& declared, Config& config);
+                  const std::set<std::string>& declared,
+                  const std::function<std::string(std::string_view)>& pattern_error,
+                  Config& config);
 
 }  // namespace turnpike::config::detail

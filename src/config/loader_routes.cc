@@ -77,7 +77,8 @@ void add_unique(std::vector<std::string>& list, std::string value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(std::move(value));
 }
 
-void parse_match(const Reader& route, Route& out) {
+void parse_match(const Reader& route,
+                 const std::function<std::string(std::string_view)>& pattern_error, Route& out) {
   for (const Reader& item : conditions(route, "hosts", "host")) {
     auto text = item.non_empty_string();
     if (!text) continue;
@@ -106,6 +107,12 @@ void parse_match(const Reader& route, Route& out) {
     if (!text->starts_with('/')) {
       item.error("invalid path \"" + *text + "\": must start with \"/\"");
       continue;
+    }
+    if (pattern_error) {
+      if (std::string why = pattern_error(*text); !why.empty()) {
+        item.error(why);
+        continue;
+      }
     }
     add_unique(out.paths, std::move(*text));
   }
@@ -143,7 +150,9 @@ void parse_match(const Reader& route, Route& out) {
 }  // namespace
 
 void parse_routes(const Reader& section, const PluginCatalog& catalog,
-                  const std::set<std::string>& declared, Config& config) {
+                  const std::set<std::string>& declared,
+                  const std::function<std::string(std::string_view)>& pattern_error,
+                  Config& config) {
   if (section.is_null()) return;  // `routes:` with nothing under it: every request is a 404
   auto items = section.items();
   if (!items) return;
@@ -156,7 +165,7 @@ void parse_routes(const Reader& section, const PluginCatalog& catalog,
     }
     Route route;
     route.name = read_unique_name(item, "route", "route-" + std::to_string(i), name_owner);
-    parse_match(item, route);
+    parse_match(item, pattern_error, route);
     if (auto upstream = resolve_upstream(item.required("upstream"), config.upstreams, declared)) {
       route.upstream = *upstream;
     }

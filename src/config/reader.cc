@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "text/json_string.h"
+
 namespace turnpike::config {
 
 // Shared by every Reader of one document.
@@ -297,6 +299,11 @@ std::optional<std::string> Reader::scalar(std::string_view expected) const {
   std::vector<std::string> problems;
   std::optional<std::string> text = expand_env(node_.Scalar(), doc_->env, problems);
   for (std::string& problem : problems) error(std::move(problem));
+  // Every value ends up in JSON (GET /config, logs, reload messages), which must be UTF-8.
+  if (text && !text::is_valid_utf8(*text)) {
+    error("not valid UTF-8 text");
+    return std::nullopt;
+  }
   return text;
 }
 

@@ -1,6 +1,11 @@
 // YAML syntax errors in plain words (see yaml_errors.h).
 #include "config/yaml_errors.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/parser.h>
+
+#include <sstream>
 #include <vector>
 
 namespace turnpike::config {
@@ -207,7 +212,50 @@ constexpr Plain kPlain[] = {
      "a \"{\" map is not closed where it should be (check its \"}\" and its commas)"},
 };
 
+// Counts documents; every other event is ignored.
+class DocumentCounter final : public YAML::EventHandler {
+ public:
+  int documents = 0;
+  bool stuck = false;
+  YAML::Mark start;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents > 0 && mark.pos == start.pos) stuck = true;
+    start = mark;
+    ++documents;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 }  // namespace
+
+DocumentCount count_documents(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  while (!counter.stuck && parser.HandleNextDocument(counter)) {
+  }
+  DocumentCount out;
+  out.documents = counter.documents;
+  if (counter.stuck) {
+    std::size_t at = static_cast<std::size_t>(counter.start.pos);
+    char c = at < text.size() ? text[at] : ' ';
+    std::string why = "unexpected " + quoted(c);
+    if (c == ',') why += " (a comma separates items only inside [...] or {...})";
+    out.stuck = SyntaxProblem{counter.start.line + 1, counter.start.column + 1, std::move(why)};
+  }
+  return out;
+}
 
 std::optional<SyntaxProblem> find_unclosed(std::string_view text) {
   return Scanner(text).run().unclosed;

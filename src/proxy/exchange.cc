@@ -60,20 +60,6 @@ void Exchange::on_route_deadline(void* self) {
 
 namespace {
 
-// The router reads header conditions through this.
-class RequestHeaders final : public routing::HeaderSource {
- public:
-  explicit RequestHeaders(const http::HeaderList& headers) : headers_(headers) {}
-  std::optional<std::string_view> get(std::string_view lower_name) const override {
-    const http::Header* h = headers_.find(lower_name);
-    if (!h) return std::nullopt;
-    return h->value;
-  }
-
- private:
-  const http::HeaderList& headers_;
-};
-
 // The path sent upstream: strip_prefix, then the inline URL's base path.
 void set_forwarded_path(Exchange& x, std::size_t strip_length) {
   const config::Upstream* spec = x.route->group ? &x.route->group->spec() : nullptr;

@@ -29,32 +29,43 @@ void assign_request_id(Exchange& x) {
   x.request_id = std::string_view(x.generated_id, sizeof(x.generated_id));
 }
 
-const char* split_target(Exchange& x) {
-  std::string_view target = x.request.target;
+const char* split_target(const http::RequestHead& request, RequestTarget& out) {
+  std::string_view target = request.target;
   if (target.size() > 7 && (http::iequals(target.substr(0, 7), "http://") ||
                             (target.size() > 8 && http::iequals(target.substr(0, 8), "https://")))) {
     std::size_t scheme_end = target.find("://") + 3;
     std::size_t authority_end = target.find_first_of("/?", scheme_end);
-    x.host = target.substr(scheme_end, authority_end - scheme_end);
-    if (x.host.empty()) return "empty authority in request target";
-    x.absolute_form = true;
+    out.host = target.substr(scheme_end, authority_end - scheme_end);
+    if (out.host.empty()) return "empty authority in request target";
+    out.absolute_form = true;
     target = authority_end == std::string_view::npos ? std::string_view("/")
                                                      : target.substr(authority_end);
     if (target.front() == '?') return "request target without a path";
   } else {
     if (target.empty() || target.front() != '/') return "request target is not a path";
-    const Header* host = x.request.headers.find(HeaderId::kHost);
-    x.host = host ? host->value : std::string_view();
+    const Header* host = request.headers.find(HeaderId::kHost);
+    out.host = host ? host->value : std::string_view();
   }
   // The authority routed on is the one every upstream reads: nothing a parser could split
   // differently (RFC 3986 §3.2.2; nginx answers these 400 too).
-  if (!x.host.empty() && !http::valid_authority(x.host)) return "invalid Host";
+  if (!out.host.empty() && !http::valid_authority(out.host)) return "invalid Host";
   if (target.find('#') != std::string_view::npos) return "fragment in request target";
   std::size_t q = target.find('?');
-  x.raw_path = target.substr(0, q);
-  x.has_query = q != std::string_view::npos;
-  x.query = x.has_query ? target.substr(q + 1) : std::string_view();
+  out.raw_path = target.substr(0, q);
+  out.has_query = q != std::string_view::npos;
+  out.query = out.has_query ? target.substr(q + 1) : std::string_view();
   return nullptr;
+}
+
+const char* split_target(Exchange& x) {
+  RequestTarget t;
+  const char* why = split_target(x.request, t);
+  x.host = t.host;
+  x.raw_path = t.raw_path;
+  x.query = t.query;
+  x.has_query = t.has_query;
+  x.absolute_form = t.absolute_form;
+  return why;
 }
 
 namespace {

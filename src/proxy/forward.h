@@ -13,6 +13,7 @@
 #include "net/buffer.h"
 #include "plugins/plugin.h"
 #include "proxy/exchange.h"
+#include "routing/router.h"
 
 namespace turnpike::proxy {
 
@@ -22,6 +23,8 @@ class HeadWriter {
   explicit HeadWriter(net::Buffer& out) : out_(out), start_(out.write_ptr()) {}
 
   void add(std::string_view text) {
+    // An empty view may have no data at all, and memcpy from null is undefined even for 0 bytes.
+    if (text.empty()) return;
     if (text.size() > out_.writable()) {
       overflow_ = true;
       return;
@@ -81,8 +84,33 @@ bool is_sane_request_id(std::string_view id);
 // The client's X-Request-Id when sane, else a new one.
 void assign_request_id(Exchange& x);
 
-// Splits the request-target into host (absolute-form), path and query. Returns null or why the
-// target is unacceptable (400).
+// The router reads a request's header conditions through this.
+class RequestHeaders final : public routing::HeaderSource {
+ public:
+  explicit RequestHeaders(const http::HeaderList& headers) : headers_(headers) {}
+  std::optional<std::string_view> get(std::string_view lower_name) const override {
+    const http::Header* h = headers_.find(lower_name);
+    if (!h) return std::nullopt;
+    return h->value;
+  }
+
+ private:
+  const http::HeaderList& headers_;
+};
+
+// A request-target taken apart.
+struct RequestTarget {
+  std::string_view host;      // authority (absolute-form) or Host header, as sent
+  std::string_view raw_path;  // path as sent
+  std::string_view query;     // after '?', empty when none
+  bool has_query = false;
+  bool absolute_form = false;
+};
+
+// Splits the request-target into host (absolute-form, else the Host header), path and query.
+// Returns null or why the target is unacceptable (400).
+const char* split_target(const http::RequestHead& request, RequestTarget& out);
+// The same into the exchange's fields.
 const char* split_target(Exchange& x);
 
 // What the gateway writes into a forwarded request head besides the client's kept fields.

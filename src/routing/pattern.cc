@@ -150,6 +150,12 @@ bool parse_pattern(std::string_view text, Pattern& out, std::string& error) {
   return true;
 }
 
+std::string pattern_error(std::string_view text) {
+  Pattern unused;
+  std::string error;
+  return parse_pattern(text, unused, error) ? std::string() : error;
+}
+
 bool match_pattern(const Pattern& pattern, std::string_view path, PatternMatch& match) {
   match = PatternMatch{};
   if (path.empty() || path[0] != '/') return false;

@@ -40,6 +40,9 @@ struct Pattern {
 // Parses `text` into `out`. On failure returns false and sets `error` to a message fit for
 // "routes[3].paths[0]: <error>".
 bool parse_pattern(std::string_view text, Pattern& out, std::string& error);
+// The error parse_pattern gives for `text`, or "" for a valid pattern: what the configuration
+// loader checks every route path with (config::LoadOptions::path_pattern_error).
+std::string pattern_error(std::string_view text);
 
 // Rank of one matched pattern segment: lower wins, and two matches of the same path compare
 // lexicographically on their ranks. This is the order the router's tree is searched in.

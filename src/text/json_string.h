@@ -8,6 +8,9 @@
 
 namespace turnpike::text {
 
+// True when `s` is valid UTF-8 (RFC 3629), as JSON text must be.
+bool is_valid_utf8(std::string_view s);
+
 // Appends `s` escaped for the inside of a JSON string (quotes not included).
 void append_json_escaped(std::string& out, std::string_view s);
 

@@ -24,7 +24,8 @@ routes:
   - {name: echo, path: "/echo", upstream: "builtin:echo"}
 """
 
-# Four errors in different sections: an unknown key, two bad durations, an unknown upstream.
+# Errors in different sections: an unknown key, two bad durations, unknown upstreams, and a
+# route whose unknown upstream must not hide its bad path pattern and regex.
 BAD = """
 server:
   listeners: [{name: public, address: "$listen"}]
@@ -32,9 +33,11 @@ server:
 routes:
   - {name: a, path: "/**", upstream: nope}
   - {name: b, path: "/x", upstream: "builtin:echo", timeout: soon}
+  - {name: c, paths: ["/api/{id"], regex: "(a", upstream: userz}
 """
 BAD_PATHS = {"server.limits.max_header_byte", "server.limits.header_timeout",
-             "routes[0].upstream", "routes[1].timeout"}
+             "routes[0].upstream", "routes[1].timeout", "routes[2].paths[0]", "routes[2].regex",
+             "routes[2].upstream"}
 
 ERROR_LINE = re.compile(r"^(\S+): (.+)$")
 

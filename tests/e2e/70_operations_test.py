@@ -115,6 +115,21 @@ def test_listener_change_shows_running_and_pending_and_every_reload_path_warns(g
     assert (doc["restart_required"], doc["pending"]) == ([], {})
 
 
+def test_listener_renamed_to_text_that_is_not_utf8_is_refused_and_the_gateway_lives(gateway):
+    # Found by fuzzing the loader: a restart-only setting changed to bytes that are not UTF-8
+    # once threw while the reload's pending-restart warning was formatted, ending the process.
+    gw = gateway(ECHO, name="r")
+    api = gw.admin()
+    text = gw.config_path.read_bytes().replace(b"name: public", b"name: p\xff\xfeq")
+    posted = api.post("/config", text)
+    assert posted.status == 400, posted
+    assert posted.json()["errors"] == [
+        {"path": "server.listeners[0].name", "message": "not valid UTF-8 text"}]
+    api.wait_reloads(0, 1)
+    assert gw.alive()
+    assert route_of(gw.request("GET", "/")) == "r"
+
+
 # -- round trip ---------------------------------------------------------------------------
 
 ROUND_TRIP = """

@@ -321,6 +321,8 @@ TEST_P(BadConfigTest, NamesThePathAndTheProblem) {
 }
 
 #define WITH_USERS "upstreams: {users: {targets: [127.0.0.1:9001]}}\n"
+constexpr char kStrayComma[] =
+    "unexpected \",\" (a comma separates items only inside [...] or {...})";
 
 INSTANTIATE_TEST_SUITE_P(
     Loader, BadConfigTest,
@@ -333,6 +335,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "\"[\" opened here is never closed (add \"]\")"},
         BadCase{"two_documents", "a: 1\n---\nb: 2", "config",
                 "expected one YAML document, found 2"},
+        // yaml-cpp 0.7 loops forever on these (a fuzzer found it): refused before loading.
+        BadCase{"stray_comma_after_flow", "[a, b],", "config:1:7", kStrayComma},
+        BadCase{"stray_comma_after_map", "{routes: []} ,\n", "config:1:14", kStrayComma},
+        BadCase{"lone_comma", ",", "config:1:1", kStrayComma},
+        // Every value reaches JSON (GET /config, the reload warning), which must be UTF-8 (a
+        // fuzzer found a reload of a listener name like this one crashing the process).
+        BadCase{"not_utf8", "server: {listeners: [{name: p\xff" "q, address: ':8080'}]}",
+                "server.listeners[0].name", "not valid UTF-8 text"},
         BadCase{"config_source", "config_source: {etcd: {key: /x}}", "config_source",
                 "not supported yet"},
         // server
