@@ -3,6 +3,7 @@ with its resident memory sampled the whole time. The far end starts slowly (the 
 before reading, the client before reading), so a gateway without backpressure would have to hold
 the body."""
 import hashlib
+import os
 import threading
 import time
 
@@ -13,6 +14,11 @@ from support.upstream import by_path, echo, pattern_blocks, pattern_sha256, resp
 MiB = 1024 * 1024
 SIZE = 100 * MiB
 RSS_LIMIT = 40 * MiB
+if os.environ.get("TURNPIKE_SANITIZED"):
+    # Under AddressSanitizer (make test-asan) RSS also holds shadow memory and the quarantine of
+    # freed blocks, which grow with traffic, not with buffering: the release run asserts the 40 MiB
+    # bound; here the bound still tells a streamed body (tens of MiB) from a buffered one (100+).
+    RSS_LIMIT = 80 * MiB
 
 CONFIG = """
 server:
