@@ -138,6 +138,13 @@ void Loop::run() {
     for (IoState* s : graveyard_) delete s;
     graveyard_.clear();
   }
+  // What was handed over before stop() still runs (a drain's begin_drain posted just before the
+  // stop), and what it wakes runs too: no coroutine is left suspended on a wake-up that was
+  // already delivered (at exit, its frame would be lost).
+  run_posted();
+  run_ready();
+  for (IoState* s : graveyard_) delete s;
+  graveyard_.clear();
 }
 
 void Loop::stop() {
