@@ -108,8 +108,9 @@ Task<void> sleeper(Loop& loop, Duration d, Clock::time_point& woke) {
 }
 
 TEST(TaskTest, SleepResumesAfterItsDuration) {
-  Loop loop;
+  // Before the loop: a sleep counts from the loop's notion of now, read when it was made.
   Clock::time_point start = Clock::now();
+  Loop loop;
   Clock::time_point woke{};
   spawn(sleeper(loop, milliseconds(20), woke));
   EXPECT_EQ(woke, Clock::time_point{});
