@@ -11,7 +11,7 @@ set -euo pipefail
 build_packages=(
   build-essential cmake ninja-build ccache pkg-config
   node-llhttp libyaml-cpp-dev libre2-dev nlohmann-json3-dev
-  libssl-dev
+  libssl-dev libcurl4-openssl-dev
 )
 test_packages=(
   # unit tests
