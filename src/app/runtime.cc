@@ -15,6 +15,7 @@
 #include "config/plugin_catalog.h"
 #include "observe/log.h"
 #include "plugins/chain.h"
+#include "plugins/jwt/remote_jwks.h"
 #include "routing/pattern.h"
 
 #ifndef TURNPIKE_VERSION
@@ -388,6 +389,9 @@ observe::ProcessGauges Runtime::gauges() const {
   g.reloads_failure = reloads_failure_;
   g.log_dropped = access_log_->dropped();
   g.spans_dropped = tracer_->dropped();
+  plugins::jwt::RefreshCounts refreshes = plugins::jwt::refresh_counts();
+  g.jwt_key_refreshes_success = refreshes.success;
+  g.jwt_key_refreshes_failure = refreshes.failure;
   g.version = TURNPIKE_VERSION;
   for (const auto& route : current_.config->routes) g.routes.push_back(route.name);
   for (const auto& [name, group] : current_.snapshot->groups) {

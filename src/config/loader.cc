@@ -120,9 +120,10 @@ void parse_document(const Reader& root, const LoadOptions& options, Config& conf
   std::set<std::string> declared;
   detail::parse_upstreams(root.child("upstreams"), config.upstreams, declared);
   parse_consumers(root.child("consumers"), options.running, config.consumers);
-  config.plugins = catalog.parse(root.child("plugins"));
+  config.plugins =
+      catalog.parse(root.child("plugins"), options.running ? &options.running->plugins : nullptr);
   detail::parse_routes(root.child("routes"), catalog, declared, options.path_pattern_error,
-                       config);
+                       options.running, config);
 }
 
 }  // namespace

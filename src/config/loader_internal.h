@@ -53,6 +53,7 @@ std::optional<std::string> resolve_upstream(const Reader& value,
 void parse_routes(const Reader& section, const PluginCatalog& catalog,
                   const std::set<std::string>& declared,
                   const std::function<std::string(std::string_view)>& pattern_error,
+                  const Config* running,
                   Config& config);
 
 }  // namespace turnpike::config::detail

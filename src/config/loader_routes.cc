@@ -152,7 +152,7 @@ void parse_match(const Reader& route,
 void parse_routes(const Reader& section, const PluginCatalog& catalog,
                   const std::set<std::string>& declared,
                   const std::function<std::string(std::string_view)>& pattern_error,
-                  Config& config) {
+                  const Config* running, Config& config) {
   if (section.is_null()) return;  // `routes:` with nothing under it: every request is a 404
   auto items = section.items();
   if (!items) return;
@@ -172,7 +172,16 @@ void parse_routes(const Reader& section, const PluginCatalog& catalog,
     if (auto v = item.child("strip_prefix").boolean()) route.strip_prefix = *v;
     route.timeout = item.child("timeout").duration();
     Reader plugins = item.child("plugins");
-    if (plugins.present()) route.plugins = catalog.parse(plugins);
+    if (plugins.present()) {
+      // The running route of the same name, whose secrets a "***" keeps.
+      const std::vector<PluginEntry>* before = nullptr;
+      if (running) {
+        for (const Route& r : running->routes) {
+          if (r.name == route.name) before = &r.plugins;
+        }
+      }
+      route.plugins = catalog.parse(plugins, before);
+    }
     config.routes.push_back(std::move(route));
   }
 }

@@ -4,6 +4,9 @@
 #include <exception>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
 namespace turnpike::config {
 namespace {
 
@@ -32,6 +35,39 @@ std::string nearest_plugin(std::string_view name, const std::vector<std::string>
   return closest_match(underscored, candidates);
 }
 
+// Replaces each "***" scalar under `node` with the string at the same place in `running` (a
+// running plugin's unredacted to_json). YAML nodes are handles: this edits the document the
+// plugin's Reader reads. A "***" with nothing to keep stays, for the plugin to refuse.
+void keep_redacted(YAML::Node node, const nlohmann::json& running) {
+  if (node.IsMap()) {
+    if (!running.is_object()) return;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.Scalar();
+      auto kept = running.find(key);
+      if (kept == running.end()) continue;
+      YAML::Node child = it->second;
+      if (child.IsScalar() && child.Scalar() == kRedacted) {
+        if (kept->is_string() && !kept->get<std::string>().empty()) {
+          child = kept->get<std::string>();
+        }
+      } else {
+        keep_redacted(child, *kept);
+      }
+    }
+  } else if (node.IsSequence() && running.is_array()) {
+    for (std::size_t i = 0; i < node.size() && i < running.size(); ++i) {
+      YAML::Node child = node[i];
+      if (child.IsScalar() && child.Scalar() == kRedacted) {
+        if (running[i].is_string() && !running[i].get<std::string>().empty()) {
+          child = running[i].get<std::string>();
+        }
+      } else {
+        keep_redacted(child, running[i]);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void PluginCatalog::add(std::string name, ParseFn parse) {
@@ -55,7 +91,8 @@ const std::vector<std::string>& PluginCatalog::spec_names() {
   return kNames;
 }
 
-std::vector<PluginEntry> PluginCatalog::parse(const Reader& plugins) const {
+std::vector<PluginEntry> PluginCatalog::parse(const Reader& plugins,
+                                              const std::vector<PluginEntry>* running) const {
   std::vector<PluginEntry> out;
   auto blocks = plugins.entries();
   if (!blocks) return out;
@@ -77,6 +114,13 @@ std::vector<PluginEntry> PluginCatalog::parse(const Reader& plugins) const {
         block.error("unknown plugin \"" + name + "\"" + hint);
       }
       continue;
+    }
+    if (running) {
+      for (const PluginEntry& before : *running) {
+        if (before.name == name && before.config) {
+          keep_redacted(block.node(), before.config->to_json(false));
+        }
+      }
     }
     std::shared_ptr<const PluginConfig> config;
     try {

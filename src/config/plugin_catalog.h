@@ -29,8 +29,11 @@ class PluginCatalog {
   // Parses a `plugins:` map (global or a route's): one entry per plugin, in the order written.
   // A name not registered here is an error at PATH.name: `unknown plugin "jwtt"` (with a
   // suggestion), or, for a plugin SPEC §3 defines, `plugin "jwt" is not available in this build
-  // yet`. Entries with errors are left out.
-  std::vector<PluginEntry> parse(const Reader& plugins) const;
+  // yet`. Entries with errors are left out. `running` (may be null) is the same map in the
+  // running configuration: a secret written as "***" there (GET /config's redaction) keeps the
+  // running plugin's value at the same place, so that a dumped configuration loads back.
+  std::vector<PluginEntry> parse(const Reader& plugins,
+                                 const std::vector<PluginEntry>* running = nullptr) const;
 
   // The plugin names SPEC §3 defines, whether or not they are registered.
   static const std::vector<std::string>& spec_names();

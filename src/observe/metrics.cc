@@ -373,6 +373,14 @@ std::string render_prometheus(const WorkerMetrics& m, const ProcessGauges& g) {
            ",name=" + label(c.name) + "} " + std::to_string(c.not_after) + '\n';
   }
 
+  header(out, "turnpike_jwt_key_refreshes_total", "counter",
+         "Remote jwt key fetches (jwks_url, oidc_discovery) by result; a failure keeps the last "
+         "good keys.");
+  out += "turnpike_jwt_key_refreshes_total{result=\"success\"} " +
+         std::to_string(g.jwt_key_refreshes_success) + '\n';
+  out += "turnpike_jwt_key_refreshes_total{result=\"failure\"} " +
+         std::to_string(g.jwt_key_refreshes_failure) + '\n';
+
   header(out, "turnpike_config_reloads_total", "counter",
          "Configuration reload attempts by result (one attempt counts once).");
   out += "turnpike_config_reloads_total{result=\"success\"} " + std::to_string(g.reloads_success) + '\n';

@@ -131,6 +131,8 @@ struct ProcessGauges {
   uint64_t reloads_failure = 0;
   uint64_t log_dropped = 0;
   uint64_t spans_dropped = 0;
+  uint64_t jwt_key_refreshes_success = 0;  // remote JWKS fetches (jwks_url, oidc_discovery)
+  uint64_t jwt_key_refreshes_failure = 0;
   std::string version;
   // Names to render (route names of the running config, upstream -> its targets).
   std::vector<std::string> routes;

@@ -194,3 +194,16 @@ def test_a_rotated_jwks_file_is_picked_up_and_a_broken_one_keeps_the_last_good_k
     assert gw.request("GET", "/api/x", headers=bearer(sign(keys, "ec-1"))).status == 200
     assert gw.request("GET", "/api/x", headers=bearer(new)).status == 200
     write_jwks(path, jwk(keys["rsa-1"], "rsa-1"), jwk(keys["ec-1"], "ec-1"))
+
+
+def test_the_config_dump_with_its_stars_loads_back_and_keeps_the_secret(env):
+    gw, _, _, _ = env
+    api = gw.admin()
+    doc = api.get_json("/config")
+    dump = json.dumps(doc["config"])
+    assert SECRET not in dump
+    resp = api.post("/config", dump, content_type="application/json")
+    assert resp.status == 200, resp
+    token = jwt.encode(claims(), SECRET, algorithm="HS256")
+    assert gw.request("GET", "/hmac/x", headers=bearer(token)).status == 200
+    assert api.get_json("/config")["hash"] == doc["hash"]

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "config/json.h"
 #include "plugins/headers/config.h"
 
 namespace turnpike::plugins::jwt {
@@ -85,12 +86,31 @@ void read_forward_claims(const config::Reader& at, Config& out) {
   }
 }
 
+// An absolute http:// or https:// URL with a host; false (with the error at `at`) otherwise.
+bool http_url(const config::Reader& at, const std::string& url) {
+  std::string_view rest = url;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    at.error("must be an http:// or https:// URL");
+    return false;
+  }
+  if (rest.empty() || rest.front() == '/' || url.find_first_of(" \t\r\n") != std::string::npos) {
+    at.error("must be an http:// or https:// URL with a host");
+    return false;
+  }
+  return true;
+}
+
 void read_keys(const config::Reader& block, Config& out) {
   config::Reader secret = block.child("secret");
   if (auto text = secret.non_empty_string()) {
     out.secret = *text;
     if (*text == config::kRedacted) {
-      secret.error("\"***\" stands for a secret that is not shown: write the secret itself");
+      secret.error("\"***\" stands for the running secret of this route's jwt, and there is "
+                   "none to keep: write the secret itself");
     } else if (out.secret_base64) {
       std::optional<std::string> bytes = base64url_decode(*text);
       if (!bytes) secret.error("not base64url (secret_base64 is true)");
@@ -128,9 +148,31 @@ void read_keys(const config::Reader& block, Config& out) {
       }
     }
   }
-  bool remote = block.child("jwks_url").present() || block.child("oidc_discovery").present();
+  config::Reader url = block.child("jwks_url");
+  if (auto text = url.non_empty_string()) {
+    if (http_url(url, *text)) out.jwks_url = *text;
+  }
+  config::Reader discovery = block.child("oidc_discovery");
+  if (auto text = discovery.non_empty_string()) {
+    if (http_url(discovery, *text)) out.oidc_discovery = *text;
+  }
+  if (url.present() && discovery.present()) {
+    discovery.error("set jwks_url or oidc_discovery, not both");
+  }
+  config::Reader refresh = block.child("jwks_refresh");
+  if (auto every = refresh.duration()) {
+    if (!url.present() && !discovery.present()) {
+      refresh.error("applies to jwks_url or oidc_discovery, and neither is set");
+    } else if (*every < std::chrono::seconds(1)) {
+      refresh.error("must be at least 1s");
+    } else {
+      out.jwks_refresh = std::chrono::duration_cast<std::chrono::milliseconds>(*every);
+    }
+  }
+  bool remote = url.present() || discovery.present();
   if (!secret.present() && !pem.present() && !jwks.present() && !remote) {
-    block.error("a key is required: secret, public_key_file or jwks_file");
+    block.error("a key is required: secret, public_key_file, jwks_file, jwks_url or "
+                "oidc_discovery");
   }
 }
 
@@ -157,6 +199,15 @@ nlohmann::json sources_json(const std::vector<TokenSource>& sources) {
 
 }  // namespace
 
+std::string discovery_document_url(const std::string& oidc_discovery) {
+  if (oidc_discovery.empty() || oidc_discovery.find("/.well-known/") != std::string::npos) {
+    return oidc_discovery;
+  }
+  std::string url = oidc_discovery;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url + "/.well-known/openid-configuration";
+}
+
 bool stamp_file(const std::string& path, FileStamp& out) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return false;
@@ -172,7 +223,9 @@ bool Config::equals(const config::PluginConfig& other) const {
   return o && o->issuers == issuers && o->audiences == audiences && o->algorithms == algorithms &&
          o->secret == secret && o->secret_base64 == secret_base64 &&
          o->public_key_file == public_key_file && o->public_key_pem == public_key_pem &&
-         o->jwks_file == jwks_file && o->required_scopes == required_scopes &&
+         o->jwks_file == jwks_file && o->jwks_url == jwks_url &&
+         o->oidc_discovery == oidc_discovery && o->jwks_refresh == jwks_refresh &&
+         o->required_scopes == required_scopes &&
          o->leeway_seconds == leeway_seconds && o->forward_claims == forward_claims &&
          o->token_sources == token_sources && o->consumer_claim == consumer_claim;
 }
@@ -198,6 +251,11 @@ nlohmann::json Config::to_json(bool redact) const {
   }
   if (!public_key_file.empty()) out["public_key_file"] = public_key_file;
   if (!jwks_file.empty()) out["jwks_file"] = jwks_file;
+  if (!jwks_url.empty()) out["jwks_url"] = jwks_url;
+  if (!oidc_discovery.empty()) out["oidc_discovery"] = oidc_discovery;
+  if (!jwks_url.empty() || !oidc_discovery.empty()) {
+    out["jwks_refresh"] = config::format_duration(jwks_refresh);
+  }
   nlohmann::json claims = nlohmann::json::object();
   for (const auto& [claim, header] : forward_claims) claims[claim] = header;
   out["forward_claims"] = claims;
@@ -213,10 +271,6 @@ std::shared_ptr<const config::PluginConfig> parse(const config::Reader& block) {
                          "token_sources", "consumer_claim"})) {
     return nullptr;
   }
-  // Remote keys are not built yet: refused by name rather than ignored.
-  block.child("jwks_url").not_supported();
-  block.child("oidc_discovery").not_supported();
-  block.child("jwks_refresh").not_supported();
   out->secret_base64 = block.child("secret_base64").boolean().value_or(false);
   read_keys(block, *out);
   out->issuers = one_or_many(block.child("issuers"));
@@ -234,7 +288,7 @@ std::shared_ptr<const config::PluginConfig> parse(const config::Reader& block) {
   } else {
     // Every algorithm the configured keys can verify (each key only its own family).
     out->algorithms = algorithms_of(out->static_keys) | algorithms_of(out->jwks_keys);
-    if (!out->jwks_file.empty()) {
+    if (!out->jwks_file.empty() || !out->jwks_url.empty() || !out->oidc_discovery.empty()) {
       // A rotated JWKS may bring another family: allow the asymmetric ones, never HS* unless a
       // secret is configured (an HMAC key in a JWKS must be asked for by `algorithms`).
       out->algorithms |=

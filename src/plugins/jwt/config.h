@@ -3,6 +3,7 @@
 // Keys are read and checked at load, so a configuration with an unusable key never runs.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
@@ -38,6 +39,9 @@ struct Config final : config::PluginConfig {
   std::string public_key_pem;  // its content, read at load
   std::string jwks_file;
   FileStamp jwks_stamp;  // of the content read at load
+  std::string jwks_url;        // keys fetched from here,
+  std::string oidc_discovery;  // or from the jwks_uri of this issuer's OpenID configuration
+  std::chrono::milliseconds jwks_refresh{std::chrono::minutes(5)};
   std::vector<std::string> required_scopes;
   int64_t leeway_seconds = 0;
   std::vector<std::pair<std::string, std::string>> forward_claims;  // claim -> header name
@@ -51,6 +55,10 @@ struct Config final : config::PluginConfig {
   // With `redact`, `secret` is "***".
   nlohmann::json to_json(bool redact) const override;
 };
+
+// The OpenID configuration document of `oidc_discovery`: the issuer URL with
+// "/.well-known/openid-configuration" appended, or the URL itself when it already names one.
+std::string discovery_document_url(const std::string& oidc_discovery);
 
 // A file's stamp; false when it cannot be read.
 bool stamp_file(const std::string& path, FileStamp& out);

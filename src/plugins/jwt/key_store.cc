@@ -27,9 +27,9 @@ class Poller {
     if (thread_.joinable()) thread_.join();
   }
 
-  void add(const std::shared_ptr<JwksFile>& file) {
+  void add(const std::shared_ptr<PolledSource>& source) {
     std::lock_guard lock(mutex_);
-    files_.push_back(file);
+    sources_.push_back(source);
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
 
@@ -37,16 +37,16 @@ class Poller {
   void run() {
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, kPollInterval, [this] { return stop_; })) {
-      std::vector<std::shared_ptr<JwksFile>> live;
-      std::erase_if(files_, [&](const std::weak_ptr<JwksFile>& weak) {
-        std::shared_ptr<JwksFile> file = weak.lock();
-        if (!file) return true;
-        live.push_back(std::move(file));
+      std::vector<std::shared_ptr<PolledSource>> live;
+      std::erase_if(sources_, [&](const std::weak_ptr<PolledSource>& weak) {
+        std::shared_ptr<PolledSource> source = weak.lock();
+        if (!source) return true;
+        live.push_back(std::move(source));
         return false;
       });
       lock.unlock();  // reading and parsing a file holds no lock that add() needs
-      for (const auto& file : live) file->refresh();
-      live.clear();  // the last reference to a plugin's file may go here, unlocked
+      for (const auto& source : live) source->poll();
+      live.clear();  // the last reference to a plugin's source may go here, unlocked
       lock.lock();
     }
   }
@@ -54,7 +54,7 @@ class Poller {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stop_ = false;
-  std::vector<std::weak_ptr<JwksFile>> files_;
+  std::vector<std::weak_ptr<PolledSource>> sources_;
   std::thread thread_;
 };
 
@@ -65,8 +65,12 @@ Poller& poller() {
 
 }  // namespace
 
-KeyStore::KeyStore(std::vector<Key> keys) {
-  current_ = std::make_shared<const KeySet>(KeySet{std::move(keys), 0});
+KeyStore::KeyStore(std::vector<Key> static_keys, std::vector<Key> file_keys) {
+  parts_[kStatic] = std::move(static_keys);
+  parts_[kFile] = std::move(file_keys);
+  std::vector<Key> all = parts_[kStatic];
+  all.insert(all.end(), parts_[kFile].begin(), parts_[kFile].end());
+  current_ = std::make_shared<const KeySet>(KeySet{std::move(all), 0});
 }
 
 std::shared_ptr<const KeySet> KeyStore::current() const {
@@ -74,19 +78,18 @@ std::shared_ptr<const KeySet> KeyStore::current() const {
   return current_;
 }
 
-void KeyStore::publish(std::vector<Key> keys) {
+void KeyStore::publish(Part part, std::vector<Key> keys) {
   std::lock_guard lock(mutex_);
+  parts_[part] = std::move(keys);
+  std::vector<Key> all;
+  for (const std::vector<Key>& p : parts_) all.insert(all.end(), p.begin(), p.end());
   uint64_t next = version_.load(std::memory_order_relaxed) + 1;
-  current_ = std::make_shared<const KeySet>(KeySet{std::move(keys), next});
+  current_ = std::make_shared<const KeySet>(KeySet{std::move(all), next});
   version_.store(next, std::memory_order_release);
 }
 
-JwksFile::JwksFile(std::string path, FileStamp stamp, std::vector<Key> static_keys,
-                   std::shared_ptr<KeyStore> store)
-    : path_(std::move(path)),
-      stamp_(stamp),
-      static_keys_(std::move(static_keys)),
-      store_(std::move(store)) {}
+JwksFile::JwksFile(std::string path, FileStamp stamp, std::shared_ptr<KeyStore> store)
+    : path_(std::move(path)), stamp_(stamp), store_(std::move(store)) {}
 
 bool JwksFile::refresh() {
   FileStamp now;
@@ -112,13 +115,11 @@ bool JwksFile::refresh() {
                       {{"file", path_}, {"error", error}});
     return false;
   }
-  std::vector<Key> all = static_keys_;
-  all.insert(all.end(), keys->begin(), keys->end());
-  store_->publish(std::move(all));
+  store_->publish(KeyStore::kFile, std::move(*keys));
   observe::log_info("jwks_file reloaded", {{"file", path_}});
   return true;
 }
 
-void watch(const std::shared_ptr<JwksFile>& file) { poller().add(file); }
+void watch(const std::shared_ptr<PolledSource>& source) { poller().add(source); }
 
 }  // namespace turnpike::plugins::jwt

@@ -13,6 +13,7 @@
 #include "plugins/jwt/claims.h"
 #include "plugins/jwt/config.h"
 #include "plugins/jwt/key_store.h"
+#include "plugins/jwt/remote_jwks.h"
 
 namespace turnpike::plugins::jwt {
 namespace {
@@ -134,17 +135,42 @@ class Jwt final : public Plugin {
       : config_(config),
         checker_(config),
         id_(g_next_plugin_id.fetch_add(1, std::memory_order_relaxed)) {
-    std::vector<Key> keys = config.static_keys;
-    keys.insert(keys.end(), config.jwks_keys.begin(), config.jwks_keys.end());
-    store_ = std::make_shared<KeyStore>(std::move(keys));
+    store_ = std::make_shared<KeyStore>(config.static_keys, config.jwks_keys);
     if (!config.jwks_file.empty()) {
-      file_ = std::make_shared<JwksFile>(config.jwks_file, config.jwks_stamp, config.static_keys,
-                                         store_);
+      file_ = std::make_shared<JwksFile>(config.jwks_file, config.jwks_stamp, store_);
       watch(file_);
+    }
+    if (!config.jwks_url.empty() || !config.oidc_discovery.empty()) {
+      RemoteJwks::Options options;
+      options.jwks_url = config.jwks_url;
+      options.discovery_url = discovery_document_url(config.oidc_discovery);
+      options.refresh = config.jwks_refresh;
+      remote_ = std::make_shared<RemoteJwks>(std::move(options), store_);
+      remote_->start();
+      watch(remote_);
     }
   }
 
-  Verdict on_request(Context& c) const override {
+  Verdict on_request(Context& c) const override { return decide(c, remote_ != nullptr); }
+
+  // A token signed by a key the set lacks, with remote keys: the refresh it started (or the one
+  // already running) has ended; decide again with what it brought.
+  net::Task<Verdict> wait(Context& c) const override {
+    {
+      net::Completion<bool> refreshed(*c.loop);
+      net::Watch watch(*c.cancel, refreshed);
+      if (std::shared_ptr<RemoteJwks::Ticket> ticket = remote_->join(*c.loop, refreshed)) {
+        std::optional<bool> done = co_await refreshed.wait();
+        remote_->leave(ticket);
+        if (!done) co_return invalid(c, "signing keys are being fetched");  // deadline, hang-up
+      }
+    }
+    co_return decide(c, false);
+  }
+
+ private:
+  // `may_wait`: an unknown key may start a refresh of the remote keys and wait for it.
+  Verdict decide(Context& c, bool may_wait) const {
     std::optional<std::string_view> token = find_token(c, config_.token_sources);
     if (!token) {
       c.response_headers.set("WWW-Authenticate", kNoToken);
@@ -164,6 +190,10 @@ class Jwt final : public Plugin {
 
     std::shared_ptr<const KeySet> keys = store_->current();
     Verified verified = verify_compact(*token, keys->keys, config_.algorithms);
+    if (verified.failure == Failure::kUnknownKey && may_wait &&
+        remote_->refresh_for_unknown_key()) {
+      return Verdict::wait();
+    }
     if (verified.failure != Failure::kNone) return invalid(c, failure_text(verified.failure));
     Accepted accepted;
     Checked checked = checker_.check(verified.payload, now, accepted);
@@ -179,7 +209,6 @@ class Jwt final : public Plugin {
     return Verdict::next();
   }
 
- private:
   static Verdict invalid(Context& c, std::string_view why) {
     c.response_headers.set("WWW-Authenticate", kInvalidToken);
     return Verdict::refuse(http::Error::kUnauthorized, why);
@@ -209,6 +238,7 @@ class Jwt final : public Plugin {
   uint64_t id_;
   std::shared_ptr<KeyStore> store_;
   std::shared_ptr<JwksFile> file_;
+  std::shared_ptr<RemoteJwks> remote_;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "config/diff.h"
 #include "config/json.h"
 #include "config/loader.h"
+#include "config/plugin_catalog.h"
 
 namespace turnpike::config {
 namespace {
@@ -74,6 +75,73 @@ TEST(RoundTrip, RedactedSecretWithoutARunningValueIsAnError) {
                           ConfigError{"consumers[0].keys[0]",
                                       "\"***\" stands for a secret of the running configuration, "
                                       "and there is none to keep here: write the secret itself"}));
+}
+
+// A plugin with a secret (as jwt's `secret`, a redis password): its dump shows "***".
+struct SecretiveConfig final : PluginConfig {
+  std::string token;
+  std::vector<std::string> list;
+  bool equals(const PluginConfig& o) const override {
+    auto* other = dynamic_cast<const SecretiveConfig*>(&o);
+    return other && other->token == token && other->list == list;
+  }
+  nlohmann::json to_json(bool redact) const override {
+    nlohmann::json list_json = nlohmann::json::array();
+    for (const std::string& v : list) list_json.push_back(redact ? "***" : v);
+    return {{"inner", {{"token", redact ? "***" : token}}}, {"list", list_json}};
+  }
+};
+
+PluginCatalog secretive_catalog() {
+  PluginCatalog catalog;
+  catalog.add("secretive", [](const Reader& block) -> std::shared_ptr<const PluginConfig> {
+    auto out = std::make_shared<SecretiveConfig>();
+    out->token = block.child("inner").child("token").string().value_or("");
+    if (out->token == "***") block.child("inner").child("token").error("nothing to keep");
+    if (auto list = block.child("list").string_list()) out->list = *list;
+    return block.has_errors() ? nullptr : out;
+  });
+  return catalog;
+}
+
+TEST(RoundTrip, RedactedPluginSecretsKeepTheRunningRoutesValues) {
+  PluginCatalog catalog = secretive_catalog();
+  LoadOptions options;
+  options.plugins = &catalog;
+  const char* text = R"(
+plugins: {secretive: {inner: {token: global-secret}, list: [g1]}}
+routes:
+  - {name: a, path: "/a", upstream: "builtin:echo",
+     plugins: {secretive: {inner: {token: secret-a}, list: [x, y]}}}
+  - {name: b, path: "/b", upstream: "builtin:echo",
+     plugins: {secretive: {inner: {token: secret-b}, list: []}}}
+)";
+  LoadResult first = load_string(text, options);
+  ASSERT_THAT(first.errors, IsEmpty());
+  Config running = *first.config;
+  std::string dump = to_json(running, true).dump();
+  EXPECT_THAT(dump, ::testing::Not(::testing::HasSubstr("secret-a")));
+
+  options.running = &running;
+  LoadResult again = load_string(dump, options);
+  ASSERT_THAT(again.errors, IsEmpty());
+  auto token = [](const std::vector<PluginEntry>& plugins) {
+    return static_cast<const SecretiveConfig&>(*plugins.at(0).config).token;
+  };
+  EXPECT_EQ(token(again.config->plugins), "global-secret");
+  EXPECT_EQ(token(again.config->routes[0].plugins), "secret-a");
+  EXPECT_EQ(token(again.config->routes[1].plugins), "secret-b");
+  EXPECT_EQ(static_cast<const SecretiveConfig&>(*again.config->routes[0].plugins[0].config).list,
+            (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(canonical_hash(*again.config), canonical_hash(running));
+
+  // A route new to this configuration has no running secret: its "***" is the plugin's error.
+  LoadResult fresh = load_string(
+      "routes: [{name: c, path: /c, upstream: 'builtin:echo', "
+      "plugins: {secretive: {inner: {token: '***'}}}}]",
+      options);
+  EXPECT_THAT(fresh.errors,
+              ElementsAre(ConfigError{"routes[0].plugins.secretive.inner.token", "nothing to keep"}));
 }
 
 TEST(RestartOnly, ListenersAndWorkersKeepTheirRunningValues) {

@@ -56,7 +56,8 @@ INSTANTIATE_TEST_SUITE_P(
     Errors, JwtConfigTest,
     ::testing::Values(
         BadConfig{"NoKey", "{issuers: [a]}",
-                  "plugins.jwt: a key is required: secret, public_key_file or jwks_file"},
+                  "plugins.jwt: a key is required: secret, public_key_file, jwks_file, jwks_url "
+                  "or oidc_discovery"},
         BadConfig{"ShortSecret", "{secret: short}",
                   "plugins.jwt.secret: must be at least 32 bytes (RFC 7518 §3.2)"},
         BadConfig{"NotBase64", "{secret: \"a+b=\", secret_base64: true}",
@@ -81,13 +82,43 @@ INSTANTIATE_TEST_SUITE_P(
                   "plugins.jwt.forward_claims.sub: cannot edit \"Host\": the gateway forwards the "
                   "Host it routed on"},
         BadConfig{"Redacted", "{secret: \"***\"}",
-                  "plugins.jwt.secret: \"***\" stands for a secret that is not shown: write the "
-                  "secret itself"},
-        BadConfig{"RemoteKeys", "{jwks_url: \"https://idp.test/jwks\"}",
-                  "plugins.jwt.jwks_url: not supported yet"},
+                  "plugins.jwt.secret: \"***\" stands for the running secret of this route's "
+                  "jwt, and there is none to keep: write the secret itself"},
+        BadConfig{"JwksUrlScheme", "{jwks_url: \"ftp://idp.test/jwks\"}",
+                  "plugins.jwt.jwks_url: must be an http:// or https:// URL"},
+        BadConfig{"JwksUrlNoHost", "{jwks_url: \"https:///jwks\"}",
+                  "plugins.jwt.jwks_url: must be an http:// or https:// URL with a host"},
+        BadConfig{"BothRemoteSources",
+                  "{jwks_url: \"https://idp.test/jwks\", oidc_discovery: \"https://idp.test\"}",
+                  "plugins.jwt.oidc_discovery: set jwks_url or oidc_discovery, not both"},
+        BadConfig{"RefreshWithoutUrl",
+                  "{secret: 0123456789abcdef0123456789abcdef, jwks_refresh: 1m}",
+                  "plugins.jwt.jwks_refresh: applies to jwks_url or oidc_discovery, and neither "
+                  "is set"},
+        BadConfig{"RefreshTooShort", "{jwks_url: \"http://idp.test/jwks\", jwks_refresh: 100ms}",
+                  "plugins.jwt.jwks_refresh: must be at least 1s"},
         BadConfig{"Typo", "{secret: 0123456789abcdef0123456789abcdef, isuers: [a]}",
                   "plugins.jwt.isuers: unknown key (did you mean \"issuers\"?)"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(JwtConfig, RemoteSourcesAndTheirDiscoveryDocument) {
+  Parsed parsed = parse_yaml("{oidc_discovery: \"https://idp.test/realm/\", jwks_refresh: 30s}");
+  ASSERT_THAT(parsed.errors, IsEmpty());
+  const auto& c = static_cast<const Config&>(*parsed.config);
+  EXPECT_EQ(c.jwks_refresh, std::chrono::seconds(30));
+  EXPECT_EQ(discovery_document_url(c.oidc_discovery),
+            "https://idp.test/realm/.well-known/openid-configuration");
+  EXPECT_EQ(discovery_document_url("https://idp.test/.well-known/openid-configuration"),
+            "https://idp.test/.well-known/openid-configuration");
+  // Remote keys may rotate to any asymmetric family; HMAC only when asked for.
+  EXPECT_TRUE(c.algorithms & alg_bit(Alg::kES256));
+  EXPECT_FALSE(c.algorithms & alg_bit(Alg::kHS256));
+  EXPECT_EQ(c.to_json(true)["jwks_refresh"], "30s");
+  Parsed url = parse_yaml("{jwks_url: \"http://127.0.0.1:1/jwks\"}");
+  ASSERT_THAT(url.errors, IsEmpty());
+  EXPECT_EQ(static_cast<const Config&>(*url.config).jwks_refresh, std::chrono::minutes(5));
+  EXPECT_FALSE(url.config->equals(*parsed.config));
+}
 
 TEST(JwtConfig, Rsa1024IsRefused) {
   Parsed parsed = parse_yaml("{public_key_file: " + kFixtures + "rsa1024.pub.pem}");
@@ -348,8 +379,8 @@ TEST(JwksFile, ARotatedKeyReplacesTheOldOneAndABadFileKeepsTheLastGoodKeys) {
       config::Reader::root(YAML::Load("{jwks_file: " + file + "}"), errors, {}, "plugins.jwt"));
   ASSERT_TRUE(config);
   const auto& c = static_cast<const Config&>(*config);
-  auto store = std::make_shared<KeyStore>(c.jwks_keys);
-  JwksFile source(file, c.jwks_stamp, {}, store);
+  auto store = std::make_shared<KeyStore>(std::vector<Key>{}, c.jwks_keys);
+  JwksFile source(file, c.jwks_stamp, store);
   auto verifies = [&](const char* name) {
     return verify_compact(token(name), store->current()->keys, c.algorithms).failure ==
            Failure::kNone;
