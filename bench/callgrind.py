@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lib import http1  # noqa: E402
 from lib.procs import free_port  # noqa: E402
-from lib.targets import origin_server, render  # noqa: E402
+from lib.targets import auth_material, origin_server, render  # noqa: E402
 
 N_SMALL = 500
 N_LARGE = 3000
@@ -33,8 +33,12 @@ N_LARGE = 3000
 def run_once(turnpike: str, template: str, path: str, origin_port: int, n: int,
              work: Path) -> int:
     port = free_port()
+    extra = {}
+    if template == "turnpike-auth.yaml":  # a key pair, and credentials in the query
+        extra["PUBLIC_KEY"], query = auth_material(work)
+        path += ("&" if "?" in path else "?") + query
     conf = render(template, work / f"turnpike-{n}.yaml", PORT=port, ORIGIN_PORT=origin_port,
-                  PREFIX=work, NOFILE=4096, MAXCONN=1024)
+                  PREFIX=work, NOFILE=4096, MAXCONN=1024, **extra)
     out = work / f"callgrind-{n}.out"
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", turnpike, "--config",

@@ -161,6 +161,8 @@ def start_proxies(bench: Bench, out: Path, origin: Server, nofile: int, args,
 
 def measure_one(server: Server, origin: Server, rnd: int, position: int, out: Path, args) -> RunResult:
     url = f"http://127.0.0.1:{server.port}{args.path}"
+    if server.query:
+        url += ("&" if "?" in args.path else "?") + server.query
     if args.warmup > 0:
         wrk.run(url, threads=args.threads, connections=args.connections, seconds=args.warmup,
                 raw_out=None, cpus=pinning(args)[1])

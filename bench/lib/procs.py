@@ -81,6 +81,7 @@ class Server:
     worker_pids: list[int] = field(default_factory=list)
     started_at: float = 0.0
     cpus: str | None = None            # taskset CPU list, e.g. "1" (None: not pinned)
+    query: str = ""                    # added to every request's target (credentials)
 
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> None:

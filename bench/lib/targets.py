@@ -23,7 +23,7 @@ _PREFIX = "turnpike bench origin: the same fixed body for every request "
 ORIGIN_BODY = _PREFIX + "." * (99 - len(_PREFIX)) + "\n"
 assert len(ORIGIN_BODY) == 100, len(ORIGIN_BODY)
 
-PROXIES = ("nginx", "haproxy", "turnpike", "turnpike-log", "turnpike-ratelimit")
+PROXIES = ("nginx", "haproxy", "turnpike", "turnpike-log", "turnpike-ratelimit", "turnpike-auth")
 
 # turnpike with one thing switched on, compared with plain turnpike in the same rounds: its
 # config template, and for RESULTS.md a heading, what it adds, and a short label.
@@ -34,7 +34,30 @@ VARIANTS = {
     "turnpike-ratelimit": ("turnpike-ratelimit.yaml", "What a rate limit costs",
                            "a local `rate_limit` on every request (`key: ip`, set high enough "
                            "that nothing is refused)", "rate limit cost"),
+    "turnpike-auth": ("turnpike-auth.yaml", "What authentication costs",
+                      "`key_auth` and `jwt` (RS256, one token repeated: a per-worker cache hit "
+                      "after the first request) on every request", "jwt + key_auth cost"),
 }
+
+
+def auth_material(prefix: Path) -> tuple[Path, str]:
+    """An RSA key pair for the auth variant: the public key's file, and the query that carries
+    an API key and a token signed with the private key (valid for a day)."""
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(65537, 2048)
+    pem = prefix / "jwt-public.pem"
+    prefix.mkdir(parents=True, exist_ok=True)
+    pem.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    now = int(time.time())
+    token = jwt.encode({"iss": "https://bench.test", "sub": "bench", "iat": now,
+                        "exp": now + 86400}, key, algorithm="RS256")
+    return pem, f"apikey=bench-key-0123456789abcdef&access_token={token}"
 
 
 def render(template: str, dest: Path, **values) -> Path:
@@ -79,8 +102,11 @@ def proxy_server(name: str, out: Path, origin_port: int, nofile: int, maxconn: i
         conf = render("turnpike.yaml", prefix / "turnpike.yaml", **values)
         return Server(name, [turnpike_bin, "--config", str(conf)], prefix, port)
     if name in VARIANTS:  # the same with one thing switched on
+        query = ""
+        if name == "turnpike-auth":
+            values["PUBLIC_KEY"], query = auth_material(prefix)
         conf = render(VARIANTS[name][0], prefix / "turnpike.yaml", **values)
-        return Server(name, [turnpike_bin, "--config", str(conf)], prefix, port)
+        return Server(name, [turnpike_bin, "--config", str(conf)], prefix, port, query=query)
     raise ValueError(name)
 
 
@@ -104,6 +130,8 @@ def start_and_wait(server: Server, path: str, deadline_s: float) -> StartOutcome
         server.start()
     except OSError as e:
         return StartOutcome(False, f"could not start {exe}: {e}")
+    if server.query:
+        path += ("&" if "?" in path else "?") + server.query
     ok, why = http1.wait_ready(server.port, path, deadline_s, alive=server.alive)
     if not ok:
         detail = why if server.alive() else f"it {server.exit_description()} ({why})"
